@@ -1,0 +1,28 @@
+"""batch_close (SQS): writes one fan-out chunk of draw results, or sends its announcement emails."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from prakerja.adapters.batches import BatchStore
+from prakerja.services.batches import Batches
+from prakerja.services.wiring import build
+
+w = build("applicants_table", "batches_table", "bulk_email_queue_url")
+batches = Batches(w, BatchStore(w.settings.batches_table, w.settings.member_shards))
+
+
+def record_handler(record: SQSRecord) -> None:
+    body = json.loads(record.body)
+    if body.get("kind") not in {"results", "announce"} or not isinstance(body.get("rows"), list):
+        raise ValueError("malformed chunk")
+    batches.apply_chunk(body)
+
+
+def handler(event: dict, context: object) -> dict:
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

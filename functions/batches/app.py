@@ -1,0 +1,35 @@
+"""batches (HTTP): list batches (public) and join the open one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from prakerja.adapters.batches import BatchStore
+from prakerja.api.app import create_app, lambda_handler
+from prakerja.api.auth import bearer
+from prakerja.services.batches import Batches
+from prakerja.services.security import AccessClaims
+from prakerja.services.wiring import build
+
+w = build("applicants_table", "batches_table", "secrets_name")
+batches = Batches(w, BatchStore(w.settings.batches_table, w.settings.member_shards))
+signed_in = bearer(w.access_tokens)
+
+app = create_app("prakerja batches")
+
+BatchId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+@app.get("/v1/batches")
+def list_batches() -> dict:
+    return {"batches": batches.list()}
+
+
+@app.post("/v1/batches/{batch_id}/participants", status_code=201)
+def join(batch_id: BatchId, claims: Annotated[AccessClaims, Depends(signed_in)]) -> dict:
+    return batches.join(claims.applicant_id, batch_id)
+
+
+handler = lambda_handler(app)

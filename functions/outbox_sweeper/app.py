@@ -1,0 +1,19 @@
+"""outbox_sweeper (schedule, every minute): queues work stored as pending but never queued."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prakerja.observability import logger
+from prakerja.services.wiring import build
+
+w = build("applicants_table")
+
+
+def handler(event: dict, context: object) -> dict:
+    stranded = w.outbox.stranded(timedelta(seconds=w.settings.outbox_grace_seconds))
+    for item in stranded:
+        w.outbox.resend(item)
+    if stranded:
+        logger.warning("outbox items re-queued", extra={"count": len(stranded)})
+    return {"requeued": len(stranded)}

@@ -1,0 +1,30 @@
+"""upload_ktp (SQS): S3 ObjectCreated notifications -> validate, normalise and record the photo.
+
+Partial batch response: a record whose processing fails goes back to the queue and, after the
+queue's maxReceiveCount, to the DLQ. Malformed notifications fail the same way (kept, not lost).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from prakerja.adapters.storage import PhotoStore
+from prakerja.observability import logger
+from prakerja.services.ktp import KtpPhotos, parse_notification
+from prakerja.services.wiring import build
+
+w = build("applicants_table", "ktp_bucket")
+ktp = KtpPhotos(w, PhotoStore(w.settings.ktp_bucket, w.settings.presign_region))
+
+
+def record_handler(record: SQSRecord) -> None:
+    for landed in parse_notification(record.body):
+        outcome = ktp.process(landed)
+        logger.info("ktp processed", extra={"outcome": outcome})
+
+
+def handler(event: dict, context: object) -> dict:
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

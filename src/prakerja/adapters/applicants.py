@@ -1,0 +1,261 @@
+"""Data access for applicants (the only code that touches the Applicants table's items).
+
+Item shapes (``pk`` / ``sk``):
+
+* ``APP#<id>`` / ``PROFILE``: email as typed, ``email_key`` (HMAC), password hash, consent,
+  ``steps`` map (``{step: {status, reason, updated_at}}``), ``active_batch`` and
+  ``active_batch_closes_at`` (one open batch at a time), ``selected_batch``.
+* ``EMAIL#<hmac>`` / ``SENTINEL`` and ``NIK#<hmac>`` / ``SENTINEL``: uniqueness guards written in
+  the same transaction as the profile or biodata (``applicant_id``, ``kid``).
+* ``TOKEN#<sha256>`` / ``TOKEN``: single-use email tokens (verification, reset, change).
+* ``REFRESH#<sha256>`` / ``TOKEN`` and ``FAMILY#<id>`` / ``FAMILY``: rotating refresh tokens.
+* ``APP#<id>`` / ``KTP#<upload_id>``: one issued upload and its outcome.
+* ``APP#<id>`` / ``BIODATA``: the latest biodata version and its NIK check outcome.
+* ``APP#<id>`` / ``ASSESSMENT``: the test attempt.
+* ``APP#<id>`` / ``MEMBER#<batch_id>``: a batch membership and, after the draw, its result.
+
+All times are ISO 8601 UTC strings (``clock.iso``); ``ttl`` attributes are epoch seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from prakerja.adapters.aws import table
+from prakerja.adapters.dynamo import is_condition_failure, plain
+
+
+def app_pk(applicant_id: str) -> str:
+    """Partition key of an applicant's items."""
+    return f"APP#{applicant_id}"
+
+
+class ApplicantStore:
+    """Repository over the Applicants table. Methods return plain dicts (no Decimals)."""
+
+    def __init__(self, table_name: str) -> None:
+        self.name = table_name
+
+    @property
+    def t(self) -> Any:
+        return table(self.name)
+
+    # ------------------------------------------------------------------ accounts
+    def create_account(self, profile: dict, email_key: str, kid: str, extra: Iterable[dict] = ()) -> bool:
+        """Create the profile and its email sentinel atomically, plus ``extra`` transaction items.
+
+        Returns False (writing nothing) when the email is already taken."""
+        aid = profile["applicant_id"]
+        items = [
+            {"Put": {"TableName": self.name, "Item": {"pk": app_pk(aid), "sk": "PROFILE", **profile},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.name,
+                     "Item": {"pk": f"EMAIL#{email_key}", "sk": "SENTINEL", "applicant_id": aid, "kid": kid},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            *extra,
+        ]
+        try:
+            self.t.meta.client.transact_write_items(TransactItems=items)
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def applicant_for_email(self, email_key: str) -> str | None:
+        """The applicant id registered under the HMAC ``email_key``, or None."""
+        item = self.t.get_item(Key={"pk": f"EMAIL#{email_key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
+        return item["applicant_id"] if item else None
+
+    def get_profile(self, applicant_id: str) -> dict | None:
+        """The PROFILE item, or None."""
+        item = self.t.get_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"}, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def update_profile(self, applicant_id: str, values: dict) -> None:
+        """Set attributes (dotted paths allowed) on an existing profile."""
+        self.transact([self.update_item(applicant_id, "PROFILE", values, "attribute_exists(pk)")])
+
+    def step_update(self, applicant_id: str, step: str, status: str, reason: str | None, at: str,
+                    from_statuses: Iterable[str]) -> dict:
+        """The transaction item (``Update``) moving ``step`` to ``status`` if it is in ``from_statuses``."""
+        allowed = sorted(from_statuses)
+        values: dict[str, Any] = {":new": {"status": status, "reason": reason, "updated_at": at}}
+        conds = []
+        for i, s in enumerate(allowed):
+            values[f":f{i}"] = s
+            conds.append(f"steps.#s.#st = :f{i}")
+        return {"Update": {
+            "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
+            "UpdateExpression": "SET steps.#s = :new",
+            "ConditionExpression": "(" + " OR ".join(conds) + ")",
+            "ExpressionAttributeNames": {"#s": step, "#st": "status"},
+            "ExpressionAttributeValues": values,
+        }}
+
+    def set_step(self, applicant_id: str, step: str, status: str, reason: str | None, at: str,
+                 from_statuses: Iterable[str], extra: Iterable[dict] = ()) -> bool:
+        """Move one step (conditional on its current status); False when the condition fails."""
+        return self.transact([self.step_update(applicant_id, step, status, reason, at, from_statuses), *extra])
+
+    def transact(self, items: list[dict]) -> bool:
+        """Run a transaction (or a single update); False when any condition fails."""
+        try:
+            if len(items) == 1 and "Update" in items[0]:
+                update = dict(items[0]["Update"])
+                update.pop("TableName")
+                self.t.update_item(**update)
+            else:
+                self.t.meta.client.transact_write_items(TransactItems=items)
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def delete_account(self, applicant_id: str, email_key: str) -> None:
+        """Delete every item of the applicant and its email sentinel (account deletion)."""
+        keys = [(i["pk"], i["sk"]) for i in self._items(applicant_id)]
+        keys.append((f"EMAIL#{email_key}", "SENTINEL"))
+        with self.t.batch_writer() as batch:
+            for pk, sk in keys:
+                batch.delete_item(Key={"pk": pk, "sk": sk})
+
+    def _items(self, applicant_id: str) -> list[dict]:
+        items: list[dict] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(app_pk(applicant_id))}
+        while True:
+            page = self.t.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ single-use tokens
+    def token_put(self, token_hash: str, item: dict) -> dict:
+        """Transaction item storing an email token (``item``: purpose, applicant_id, expires_at, ttl)."""
+        return {"Put": {"TableName": self.name, "Item": {"pk": f"TOKEN#{token_hash}", "sk": "TOKEN", **item},
+                        "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def get_token(self, token_hash: str) -> dict | None:
+        """A stored email token, or None."""
+        item = self.t.get_item(Key={"pk": f"TOKEN#{token_hash}", "sk": "TOKEN"}, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def token_spend(self, token_hash: str, at: str) -> dict:
+        """Transaction item marking a token used, only if unused."""
+        return {"Update": {
+            "TableName": self.name, "Key": {"pk": f"TOKEN#{token_hash}", "sk": "TOKEN"},
+            "UpdateExpression": "SET used_at = :at",
+            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(used_at)",
+            "ExpressionAttributeValues": {":at": at},
+        }}
+
+    # ------------------------------------------------------------------ refresh tokens
+    def put_refresh(self, token_hash: str, item: dict) -> None:
+        """Store a refresh token (``item``: applicant_id, family, expires_at, ttl)."""
+        self.t.put_item(Item={"pk": f"REFRESH#{token_hash}", "sk": "TOKEN", **item})
+
+    def get_refresh(self, token_hash: str) -> dict | None:
+        """A stored refresh token, or None."""
+        item = self.t.get_item(Key={"pk": f"REFRESH#{token_hash}", "sk": "TOKEN"}, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def rotate_refresh(self, old_hash: str, new_hash: str, new_item: dict, at: str) -> bool:
+        """Mark the old token rotated and store the new one, atomically; False if already rotated."""
+        return self.transact([
+            {"Update": {"TableName": self.name, "Key": {"pk": f"REFRESH#{old_hash}", "sk": "TOKEN"},
+                        "UpdateExpression": "SET rotated_at = :at",
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(rotated_at)",
+                        "ExpressionAttributeValues": {":at": at}}},
+            {"Put": {"TableName": self.name, "Item": {"pk": f"REFRESH#{new_hash}", "sk": "TOKEN", **new_item}}},
+        ])
+
+    def revoke_family(self, family: str, at: str, ttl: int) -> None:
+        """Revoke every refresh token of a family (sign-out, or reuse detected)."""
+        self.t.put_item(Item={"pk": f"FAMILY#{family}", "sk": "FAMILY", "revoked_at": at, "ttl": ttl})
+
+    def family_revoked(self, family: str) -> bool:
+        """Whether a refresh-token family was revoked."""
+        return "Item" in self.t.get_item(Key={"pk": f"FAMILY#{family}", "sk": "FAMILY"}, ConsistentRead=True)
+
+    # ------------------------------------------------------------------ KTP uploads
+    def put_upload(self, applicant_id: str, upload_id: str, item: dict) -> None:
+        """Record an issued upload (``item``: content_type, issued_at, key, ttl)."""
+        self.t.put_item(Item={"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}", "upload_id": upload_id, **item})
+
+    def get_upload(self, applicant_id: str, upload_id: str) -> dict | None:
+        """An issued upload, or None."""
+        item = self.t.get_item(Key={"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}"},
+                               ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def upload_update(self, applicant_id: str, upload_id: str, values: dict) -> dict:
+        """Transaction item updating an existing upload record."""
+        return {"Update": _update(self.name, {"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}"}, values,
+                                  "attribute_exists(pk)")}
+
+    # ------------------------------------------------------------------ generic sub-items
+    def get_item(self, applicant_id: str, sk: str) -> dict | None:
+        """Any of the applicant's items by sort key (BIODATA, ASSESSMENT, MEMBER#...)."""
+        item = self.t.get_item(Key={"pk": app_pk(applicant_id), "sk": sk}, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def put_item(self, applicant_id: str, sk: str, item: dict, condition: str | None = None,
+                 values: dict | None = None) -> dict:
+        """Transaction item putting one of the applicant's items."""
+        put: dict[str, Any] = {"TableName": self.name, "Item": {"pk": app_pk(applicant_id), "sk": sk, **item}}
+        if condition:
+            put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def update_item(self, applicant_id: str, sk: str, values: dict, condition: str | None = None,
+                    cond_values: dict | None = None, cond_names: dict | None = None) -> dict:
+        """Transaction item setting attributes of one of the applicant's items.
+
+        Keys of ``values`` may be dotted paths into maps (``"steps.ktp"``)."""
+        return {"Update": _update(self.name, {"pk": app_pk(applicant_id), "sk": sk}, values, condition,
+                                  cond_values, cond_names)}
+
+    def memberships(self, applicant_id: str) -> list[dict]:
+        """The applicant's batch memberships (MEMBER#... items), oldest first by join time."""
+        page = self.t.query(KeyConditionExpression=Key("pk").eq(app_pk(applicant_id)) & Key("sk").begins_with("MEMBER#"),
+                            ConsistentRead=True)
+        return sorted((plain(i) for i in page.get("Items", [])), key=lambda i: i.get("joined_at", ""))
+
+    def nik_sentinel_put(self, nik_key: str, applicant_id: str, kid: str) -> dict:
+        """Transaction item claiming a NIK for one applicant (idempotent for the same applicant)."""
+        return {"Put": {"TableName": self.name,
+                        "Item": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": kid},
+                        "ConditionExpression": "attribute_not_exists(pk) OR applicant_id = :a",
+                        "ExpressionAttributeValues": {":a": applicant_id}}}
+
+    def nik_owner(self, nik_key: str) -> str | None:
+        """The applicant holding a NIK (by HMAC), or None."""
+        item = self.t.get_item(Key={"pk": f"NIK#{nik_key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
+        return item["applicant_id"] if item else None
+
+
+def _update(table_name: str, key: dict, values: dict, condition: str | None, cond_values: dict | None = None,
+            cond_names: dict | None = None) -> dict:
+    """A low-level Update with placeholders for every (possibly dotted) attribute path."""
+    names: dict[str, str] = dict(cond_names or {})
+    vals: dict[str, Any] = dict(cond_values or {})
+    sets = []
+    for i, (path, value) in enumerate(values.items()):
+        parts = []
+        for j, part in enumerate(path.split(".")):
+            names[f"#p{i}_{j}"] = part
+            parts.append(f"#p{i}_{j}")
+        vals[f":v{i}"] = value
+        sets.append(f"{'.'.join(parts)} = :v{i}")
+    update: dict[str, Any] = {"TableName": table_name, "Key": key, "UpdateExpression": "SET " + ", ".join(sets),
+                              "ExpressionAttributeNames": names, "ExpressionAttributeValues": vals}
+    if condition:
+        update["ConditionExpression"] = condition
+    return update

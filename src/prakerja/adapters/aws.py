@@ -1,0 +1,41 @@
+"""boto3 clients and resources, created once per process (module scope, reused across invokes).
+
+The endpoint comes from the standard ``AWS_ENDPOINT_URL`` variable when set (the local stack
+and tests point it at moto); on AWS it is unset and the regional endpoints are used.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """A cached boto3 client for ``service`` (thread-safe once created)."""
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@functools.cache
+def table(name: str) -> Any:
+    """A cached DynamoDB Table resource for the table ``name``."""
+    return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
+
+
+def reset() -> None:
+    """Forget cached clients (tests that switch endpoints call this)."""
+    client.cache_clear()
+    table.cache_clear()
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError, or "" for anything else."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""

@@ -1,0 +1,105 @@
+"""Data access for batches (gelombang) and their write-sharded membership.
+
+Items in the Batches table:
+
+* ``BATCH#<id>`` / ``META``: batch settings and state (``status``: SCHEDULED, CLOSED, DRAWN,
+  ANNOUNCED; OPEN is derived from the time), ``commitment`` (sha256 of the draw secret),
+  after the draw ``seed``, ``secret``, ``participants``, ``selected``, ``result_key``.
+* ``BATCHES`` / ``<opens_at>#<id>``: the listing index (one small partition, read-mostly).
+* ``BATCH#<id>#M#<shard>`` / ``<applicant_id>``: one member, ``joined_at`` stamped by the
+  server. ``member_shards`` partitions spread the launch-peak joins (thousands a second) so no
+  key takes more than a few hundred writes a second; the draw reads the shards in parallel.
+"""
+
+from __future__ import annotations
+
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from prakerja.adapters.aws import table
+from prakerja.adapters.dynamo import is_condition_failure, plain
+
+
+class BatchStore:
+    """Repository over the Batches table."""
+
+    def __init__(self, table_name: str, shards: int = 16) -> None:
+        self.name = table_name
+        self.shards = shards
+
+    @property
+    def t(self) -> Any:
+        return table(self.name)
+
+    def put_batch(self, meta: dict) -> None:
+        """Create a batch (META and index items). Overwrites nothing: raises if it exists."""
+        self.t.meta.client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": self.name, "Item": {"pk": f"BATCH#{meta['batch_id']}", "sk": "META", **meta},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.name,
+                     "Item": {"pk": "BATCHES", "sk": f"{meta['opens_at']}#{meta['batch_id']}",
+                              "batch_id": meta["batch_id"]}}},
+        ])
+
+    def get_batch(self, batch_id: str) -> dict | None:
+        """A batch's META item, or None."""
+        item = self.t.get_item(Key={"pk": f"BATCH#{batch_id}", "sk": "META"}, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def list_batches(self) -> list[dict]:
+        """Every batch, ordered by opening time."""
+        ids = [i["batch_id"] for i in self.t.query(KeyConditionExpression=Key("pk").eq("BATCHES")).get("Items", [])]
+        return [b for b in (self.get_batch(i) for i in ids) if b]
+
+    def shard_of(self, applicant_id: str) -> int:
+        """The membership shard of an applicant (stable)."""
+        return zlib.crc32(applicant_id.encode()) % self.shards
+
+    def member_put(self, batch_id: str, applicant_id: str, item: dict) -> dict:
+        """Transaction item adding a member (fails if already a member)."""
+        pk = f"BATCH#{batch_id}#M#{self.shard_of(applicant_id):02d}"
+        return {"Put": {"TableName": self.name, "Item": {"pk": pk, "sk": applicant_id, **item},
+                        "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def members(self, batch_id: str, joined_before: str) -> list[dict]:
+        """Members whose server-stamped ``joined_at`` is before ``joined_before`` (ISO UTC),
+        read from all shards in parallel."""
+        with ThreadPoolExecutor(max_workers=min(8, self.shards)) as pool:
+            parts = pool.map(lambda s: self._shard(batch_id, s, joined_before), range(self.shards))
+        return [m for part in parts for m in part]
+
+    def _shard(self, batch_id: str, shard: int, joined_before: str) -> list[dict]:
+        out: list[dict] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"BATCH#{batch_id}#M#{shard:02d}"),
+            "FilterExpression": "joined_at < :c",
+            "ExpressionAttributeValues": {":c": joined_before},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.t.query(**kwargs)
+            out.extend({"applicant_id": i["sk"], **plain(i)} for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def advance(self, batch_id: str, from_status: str, values: dict) -> bool:
+        """Move a batch's stored status on (``values`` must include ``status``), only from
+        ``from_status``. False when another tick got there first."""
+        names = {f"#k{i}": k for i, k in enumerate(values)} | {"#status": "status"}
+        vals = {f":v{i}": v for i, v in enumerate(values.values())} | {":from": from_status}
+        try:
+            self.t.update_item(
+                Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
+                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+                ConditionExpression="#status = :from",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=vals,
+            )
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True

@@ -1,0 +1,104 @@
+"""The transactional outbox: work stored as pending in the same transaction as the state change.
+
+A service writes its state change plus one outbox item per message in ONE transaction, then
+sends the messages and deletes the outbox items. If the process dies in between, the outbox
+sweeper (``functions/outbox_sweeper``) finds items older than the grace period through the
+write-sharded ``OutboxIndex`` and sends them. Consumers are idempotent, so a message sent twice
+(sweeper and original racing) does no harm.
+
+Item: ``pk = OUTBOX#<id>``, ``sk = OUTBOX``, ``queue`` (logical name: email, bulk_email, nik),
+``body`` (dict), ``outbox_shard`` (``"0"``..``"<n-1>"``), ``outbox_at`` (ISO UTC), ``ttl``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from prakerja import clock
+from prakerja.adapters.aws import client, table
+from prakerja.adapters.dynamo import plain
+
+OUTBOX_TTL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class Message:
+    """One message bound for a queue (``queue`` is the logical name)."""
+
+    queue: str
+    body: dict[str, Any]
+    outbox_id: str = field(default_factory=lambda: secrets.token_hex(12))
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class Outbox:
+    """Writes outbox items into transactions, sends them, and finds stranded ones."""
+
+    def __init__(self, table_name: str, queue_urls: Mapping[str, str], shards: int = 8) -> None:
+        self.table_name = table_name
+        self.queue_urls = dict(queue_urls)
+        self.shards = shards
+
+    def put_items(self, messages: list[Message], now: datetime) -> list[dict]:
+        """Transaction items (``Put``) that store ``messages`` as pending."""
+        return [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": {
+                        "pk": f"OUTBOX#{m.outbox_id}",
+                        "sk": "OUTBOX",
+                        "queue": m.queue,
+                        "body": json.dumps(m.body),
+                        "attrs": m.attributes,
+                        "outbox_shard": str(zlib.crc32(m.outbox_id.encode()) % self.shards),
+                        "outbox_at": clock.iso(now),
+                        "ttl": int(now.timestamp()) + OUTBOX_TTL_SECONDS,
+                    },
+                }
+            }
+            for m in messages
+        ]
+
+    def dispatch(self, messages: list[Message]) -> None:
+        """Send each message to its queue, then delete its outbox item."""
+        for m in messages:
+            self._send(m.queue, json.dumps(m.body), m.attributes)
+            table(self.table_name).delete_item(Key={"pk": f"OUTBOX#{m.outbox_id}", "sk": "OUTBOX"})
+
+    def send(self, message: Message) -> None:
+        """Send one message directly (for callers whose own input is already durable, such as a
+        queued fan-out chunk)."""
+        self._send(message.queue, json.dumps(message.body), message.attributes)
+
+    def stranded(self, older_than: timedelta, limit: int = 500) -> list[dict]:
+        """Outbox items written more than ``older_than`` ago, across all shards."""
+        cutoff = clock.iso(clock.now() - older_than)
+        found: list[dict] = []
+        for shard in range(self.shards):
+            response = table(self.table_name).query(
+                IndexName="OutboxIndex",
+                KeyConditionExpression="outbox_shard = :s AND outbox_at < :c",
+                ExpressionAttributeValues={":s": str(shard), ":c": cutoff},
+                Limit=limit,
+            )
+            found.extend(plain(i) for i in response.get("Items", []))
+        return found
+
+    def resend(self, item: Mapping[str, Any]) -> None:
+        """Send a stranded item and delete it."""
+        self._send(item["queue"], item["body"], item.get("attrs") or {})
+        table(self.table_name).delete_item(Key={"pk": item["pk"], "sk": "OUTBOX"})
+
+    def _send(self, queue: str, body: str, attributes: Mapping[str, str]) -> None:
+        attrs = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
+        kwargs: dict[str, Any] = {"QueueUrl": self.queue_urls[queue], "MessageBody": body}
+        if attrs:
+            kwargs["MessageAttributes"] = attrs
+        client("sqs").send_message(**kwargs)

@@ -1,0 +1,85 @@
+"""S3 access for KTP photos: presigned POSTs, reading what landed, storing the normalised image.
+
+The only code that touches the KTP bucket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.config import Config
+
+from prakerja.adapters.aws import client, error_code
+
+
+class PhotoStore:
+    """The KTP bucket."""
+
+    def __init__(self, bucket: str, region: str = "ap-southeast-3") -> None:
+        self.bucket = bucket
+        self.region = region
+
+    def presigned_post(self, key: str, content_type: str, min_bytes: int, max_bytes: int,
+                       expires_seconds: int) -> dict[str, Any]:
+        """A presigned POST (regional SigV4) whose policy pins the key, the exact Content-Type and
+        the byte range. Returns ``{"url", "fields"}``."""
+        s3 = _presign_client(self.region)
+        return s3.generate_presigned_post(
+            Bucket=self.bucket, Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"key": key}, {"Content-Type": content_type},
+                        ["content-length-range", min_bytes, max_bytes]],
+            ExpiresIn=expires_seconds,
+        )
+
+    def head(self, key: str) -> dict | None:
+        """HeadObject (size, version id, content type) or None when the object is gone."""
+        try:
+            return client("s3").head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+
+    def read(self, key: str, version_id: str | None = None, limit: int | None = None) -> bytes:
+        """The object's bytes (of one version; at most ``limit`` bytes when given)."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        if limit is not None:
+            kwargs["Range"] = f"bytes=0-{limit - 1}"
+        return client("s3").get_object(**kwargs)["Body"].read()
+
+    def write(self, key: str, data: bytes, content_type: str) -> str:
+        """Store bytes; returns the new version id (may be empty when unversioned)."""
+        response = client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        return str(response.get("VersionId") or "")
+
+    def delete_all_versions(self, key: str) -> int:
+        """Delete every version and delete marker of ``key``; returns how many were deleted."""
+        s3 = client("s3")
+        deleted = 0
+        paginator = s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if entry["Key"] == key:
+                    s3.delete_object(Bucket=self.bucket, Key=key, VersionId=entry["VersionId"])
+                    deleted += 1
+        return deleted
+
+    def versions(self, key: str) -> list[str]:
+        """Version ids (and delete markers) still held for ``key``."""
+        page = client("s3").list_object_versions(Bucket=self.bucket, Prefix=key)
+        return [e["VersionId"] for e in page.get("Versions", []) + page.get("DeleteMarkers", []) if e["Key"] == key]
+
+
+_PRESIGN: dict[str, Any] = {}
+
+
+def _presign_client(region: str) -> Any:
+    if region not in _PRESIGN:
+        import boto3
+
+        _PRESIGN[region] = boto3.session.Session().client(
+            "s3", region_name=region, config=Config(signature_version="s3v4"))
+    return _PRESIGN[region]

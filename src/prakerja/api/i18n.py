@@ -1,0 +1,129 @@
+"""Messages for every error code, Indonesian first, English second.
+
+``message(code, lang)`` picks the text; unknown codes fall back to a generic text so that a new
+code never produces an empty message. Keep this table in step with docs/errors.md.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # generic
+    "VALIDATION_FAILED": ("Data yang dikirim belum benar.", "The submitted data is not valid."),
+    "INVALID_JSON": ("Isi permintaan bukan JSON yang benar.", "The request body is not valid JSON."),
+    "NOT_FOUND": ("Alamat tidak ditemukan.", "Not found."),
+    "METHOD_NOT_ALLOWED": ("Metode tidak diizinkan.", "Method not allowed."),
+    "INTERNAL_ERROR": (
+        "Terjadi gangguan di server. Silakan coba lagi.",
+        "Something went wrong on the server. Please try again.",
+    ),
+    "SERVICE_BUSY": (
+        "Layanan sedang sibuk. Silakan coba lagi sebentar lagi.",
+        "The service is busy. Please try again shortly.",
+    ),
+    # field codes
+    "REQUIRED": ("Wajib diisi.", "This field is required."),
+    "INVALID": ("Isian tidak valid.", "This value is not valid."),
+    "TOO_SHORT": ("Terlalu pendek.", "Too short."),
+    "TOO_LONG": ("Terlalu panjang.", "Too long."),
+    "EMAIL_INVALID": ("Alamat email tidak valid.", "The email address is not valid."),
+    "PASSWORD_TOO_SHORT": ("Kata sandi minimal 8 karakter.", "The password needs at least 8 characters."),
+    "PASSWORD_TOO_LONG": ("Kata sandi maksimal 128 karakter.", "The password can have at most 128 characters."),
+    "PASSWORD_COMMON": (
+        "Kata sandi ini terlalu umum. Pilih yang lain.",
+        "This password is too common. Choose another.",
+    ),
+    "CONSENT_REQUIRED": ("Persetujuan wajib diberikan.", "Consent is required."),
+    "CONSENT_VERSION_UNKNOWN": ("Versi persetujuan tidak dikenal.", "Unknown consent version."),
+    "CONTENT_TYPE_UNSUPPORTED": (
+        "Jenis berkas tidak didukung. Gunakan JPEG, PNG atau HEIC.",
+        "Unsupported file type. Use JPEG, PNG or HEIC.",
+    ),
+    # accounts and sessions
+    "INVALID_CREDENTIALS": ("Email atau kata sandi salah.", "Wrong email or password."),
+    "UNAUTHENTICATED": ("Silakan masuk terlebih dahulu.", "Please sign in first."),
+    "TOKEN_INVALID": ("Sesi tidak valid. Silakan masuk lagi.", "Invalid session. Please sign in again."),
+    "TOKEN_EXPIRED_SESSION": ("Sesi telah berakhir. Silakan masuk lagi.", "Session expired. Please sign in again."),
+    "REFRESH_INVALID": ("Sesi tidak valid. Silakan masuk lagi.", "Invalid session. Please sign in again."),
+    "IDEMPOTENCY_KEY_REUSED": (
+        "Kunci idempotensi ini sudah dipakai untuk permintaan lain.",
+        "This idempotency key was used for a different request.",
+    ),
+    "REQUEST_IN_PROGRESS": (
+        "Permintaan yang sama sedang diproses. Coba lagi sebentar.",
+        "The same request is being processed. Try again shortly.",
+    ),
+    # email tokens
+    "TOKEN_USED": ("Tautan ini sudah dipakai.", "This link has already been used."),
+    "TOKEN_EXPIRED": ("Tautan ini sudah kedaluwarsa. Minta tautan baru.", "This link has expired. Request a new one."),
+    "TOKEN_UNKNOWN": ("Tautan tidak dikenal.", "Unknown link."),
+    # gates
+    "EMAIL_NOT_VERIFIED": ("Verifikasi email Anda terlebih dahulu.", "Verify your email first."),
+    "NOT_ELIGIBLE": ("Langkah pendaftaran belum lengkap.", "Registration steps are not complete."),
+    # KTP
+    "UPLOAD_UNKNOWN": ("Unggahan tidak dikenal.", "Unknown upload."),
+    # biodata / NIK
+    "NIK_FORMAT": ("NIK harus 16 angka.", "The NIK must be 16 digits."),
+    "NIK_REGION_UNKNOWN": ("Kode wilayah pada NIK tidak dikenal.", "The NIK's region code is unknown."),
+    "NIK_DATE_INVALID": ("Tanggal lahir pada NIK tidak valid.", "The NIK's birth date is not valid."),
+    "NIK_SERIAL_INVALID": ("Nomor urut pada NIK tidak valid.", "The NIK's serial number is not valid."),
+    # biodata fields
+    "KK_INVALID": ("Nomor KK harus 16 angka.", "The KK number must be 16 digits."),
+    "NAME_LENGTH": ("Nama harus 1 sampai 100 karakter.", "The name must be 1 to 100 characters."),
+    "NAME_INVALID": ("Nama hanya boleh berisi huruf, spasi, tanda petik, titik, koma dan tanda hubung.",
+                     "The name may only contain letters, spaces, apostrophes, dots, commas and hyphens."),
+    "PLACE_OF_BIRTH_LENGTH": ("Tempat lahir harus 1 sampai 100 karakter.", "Place of birth must be 1 to 100 characters."),
+    "PLACE_OF_BIRTH_INVALID": ("Tempat lahir tidak valid.", "Place of birth is not valid."),
+    "ADDRESS_LENGTH": ("Alamat harus 1 sampai 300 karakter.", "The address must be 1 to 300 characters."),
+    "ADDRESS_INVALID": ("Alamat tidak valid.", "The address is not valid."),
+    "DATE_INVALID": ("Tanggal tidak valid (format TTTT-BB-HH).", "The date is not valid (format YYYY-MM-DD)."),
+    "DOB_IN_FUTURE": ("Tanggal lahir tidak boleh di masa depan.", "The date of birth cannot be in the future."),
+    "SEX_INVALID": ("Pilih jenis kelamin: M (laki-laki) atau F (perempuan).", "Choose sex: M or F."),
+    "REGION_UNKNOWN": ("Kode wilayah tidak dikenal.", "Unknown region code."),
+    "REGION_MISMATCH": ("Wilayah tidak sesuai dengan wilayah di atasnya.", "The region does not belong to its parent region."),
+    "EDUCATION_INVALID": ("Pilih pendidikan terakhir dari daftar.", "Choose your education level from the list."),
+    "WORK_STATUS_INVALID": ("Pilih status pekerjaan dari daftar.", "Choose your work status from the list."),
+    "BOOL_INVALID": ("Pilih ya atau tidak.", "Choose yes or no."),
+    "PHONE_INVALID": ("Nomor HP harus nomor seluler Indonesia (08… atau +628…).",
+                      "The phone must be an Indonesian mobile number (08… or +628…)."),
+    "NIK_DOB_MISMATCH": ("Tanggal lahir pada NIK berbeda dengan isian. Periksa kembali.",
+                         "The NIK's birth date differs from the form. Please check."),
+    "NIK_SEX_MISMATCH": ("Jenis kelamin pada NIK berbeda dengan isian. Periksa kembali.",
+                         "The NIK's sex differs from the form. Please check."),
+    "NIK_REGION_MISMATCH": ("Kode wilayah pada NIK berbeda dengan kecamatan yang dipilih.",
+                            "The NIK's region differs from the chosen district."),
+    "NIK_ALREADY_USED": ("NIK ini sudah dipakai akun lain.", "This NIK is already used by another account."),
+    "UNDER_AGE": ("Usia minimal 18 tahun.", "You must be at least 18 years old."),
+    "IN_FORMAL_EDUCATION": (
+        "Peserta tidak sedang menempuh pendidikan formal.",
+        "Participants may not be in formal education.",
+    ),
+    "NIK_CHECK_IN_PROGRESS": ("Pemeriksaan NIK sedang berjalan.", "The NIK check is in progress."),
+    "ALREADY_VERIFIED": ("Data sudah terverifikasi.", "Your data is already verified."),
+    # assessment
+    "TEST_NOT_STARTED": ("Tes belum dimulai.", "The test has not been started."),
+    "TEST_EXPIRED": ("Waktu tes sudah habis.", "The test time is over."),
+    "TEST_ALREADY_TAKEN": ("Tes sudah diselesaikan.", "The test is already finished."),
+    "QUESTION_INVALID": ("Soal tidak dikenal.", "Unknown question."),
+    "OPTION_INVALID": ("Pilihan jawaban tidak dikenal.", "Unknown answer option."),
+    # batches
+    "BATCH_NOT_FOUND": ("Gelombang tidak ditemukan.", "Batch not found."),
+    "BATCH_CLOSED": ("Gelombang ini tidak sedang dibuka.", "This batch is not open."),
+    "ALREADY_JOINED": ("Anda sudah bergabung dengan gelombang.", "You have already joined a batch."),
+    "ALREADY_SELECTED": ("Anda sudah terpilih di gelombang sebelumnya.", "You were already selected in a batch."),
+}
+
+GENERIC = ("Permintaan tidak dapat diproses.", "The request could not be processed.")
+
+
+def pick_language(accept_language: str | None) -> str:
+    """Return ``"en"`` when the Accept-Language header prefers English, else ``"id"``."""
+    if not accept_language:
+        return "id"
+    first = accept_language.split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else "id"
+
+
+def message(code: str, lang: str = "id") -> str:
+    """The text for ``code`` in ``lang`` (``"id"`` or ``"en"``)."""
+    id_text, en_text = MESSAGES.get(code, GENERIC)
+    return en_text if lang == "en" else id_text

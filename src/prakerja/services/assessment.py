@@ -1,0 +1,157 @@
+"""The test step: start or resume, save answers one by one, submit, and score overdue tests.
+
+The server keeps the deadline (``assessment_minutes``, 15 by default) and scores; correct answers
+never leave it. Answers are accepted until the deadline plus ``assessment_grace_seconds``; after
+that they are refused with TEST_EXPIRED and the tick scores the saved answers (no test stays
+open forever). Submit is idempotent: a scored test returns its stored result. One attempt per
+applicant (retakes are not offered in this version).
+
+Item ``APP#<id>`` / ``ASSESSMENT``: ``question_ids``, ``answers`` (map), ``started_at``,
+``deadline_at``, ``status`` (IN_PROGRESS, PASSED, FAILED), ``score``; while in progress the
+sparse ``due_shard``/``due_at`` attributes put it in ``DueIndex`` for the tick.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from prakerja import clock
+from prakerja.adapters.aws import table
+from prakerja.domain import applicant as states
+from prakerja.domain import assessment as rules
+from prakerja.domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from prakerja.services.wiring import Wiring
+
+DUE_SHARDS = 8
+
+
+class Assessments:
+    """Use cases of the test step."""
+
+    def __init__(self, w: Wiring) -> None:
+        self.w = w
+        self.bank = rules.load_bank()
+        self.s = w.settings
+
+    def start(self, applicant_id: str, lang: str = "id") -> dict[str, Any]:
+        """Start the test or resume it: ``{questions, answers, deadline_at, seconds_left, status}``.
+
+        Raises Forbidden(EMAIL_NOT_VERIFIED), Conflict(TEST_ALREADY_TAKEN)."""
+        store = self.w.store
+        item = store.get_item(applicant_id, "ASSESSMENT")
+        now = clock.now()
+        if item is None:
+            profile = store.get_profile(applicant_id)
+            if not profile or not states.email_verified(profile["steps"]):
+                raise Forbidden("EMAIL_NOT_VERIFIED")
+            item = self._create(applicant_id, now)
+        if item["status"] != "IN_PROGRESS":
+            raise Conflict("TEST_ALREADY_TAKEN", detail={"score": item.get("score"),
+                                                         "passed": item["status"] == "PASSED"})
+        deadline = clock.parse_iso(item["deadline_at"])
+        return {"questions": rules.public_questions(self.bank, item["question_ids"], lang),
+                "answers": item.get("answers") or {}, "deadline_at": item["deadline_at"],
+                "seconds_left": max(0, int((deadline - now).total_seconds())), "status": item["status"]}
+
+    def _create(self, applicant_id: str, now: datetime) -> dict:
+        store = self.w.store
+        ids = rules.draw_questions(self.bank, seed=f"{applicant_id}:1")
+        deadline = rules.deadline(now, self.s.assessment_minutes)
+        due = deadline + timedelta(seconds=self.s.assessment_grace_seconds)
+        item = {"attempt": 1, "question_ids": ids, "answers": {}, "started_at": clock.iso(now),
+                "deadline_at": clock.iso(deadline), "status": "IN_PROGRESS",
+                "due_shard": str(zlib.crc32(applicant_id.encode()) % DUE_SHARDS), "due_at": clock.iso(due)}
+        at = clock.iso(now)
+        created = store.transact([
+            store.put_item(applicant_id, "ASSESSMENT", item, condition="attribute_not_exists(pk)"),
+            store.step_update(applicant_id, "assessment", "IN_PROGRESS", None, at, {"NOT_STARTED"}),
+        ])
+        return item if created else (store.get_item(applicant_id, "ASSESSMENT") or item)
+
+    def _open_item(self, applicant_id: str) -> dict:
+        item = self.w.store.get_item(applicant_id, "ASSESSMENT")
+        if not item:
+            raise NotFound("TEST_NOT_STARTED")
+        if item["status"] != "IN_PROGRESS":
+            raise Conflict("TEST_ALREADY_TAKEN")
+        if not rules.is_open_for_answers(clock.now(), clock.parse_iso(item["deadline_at"]),
+                                         self.s.assessment_grace_seconds):
+            raise Gone("TEST_EXPIRED")
+        return item
+
+    def answer(self, applicant_id: str, question_id: str, option_id: str) -> dict:
+        """Save one answer. Raises NotFound(TEST_NOT_STARTED), Gone(TEST_EXPIRED),
+        InvalidInput(QUESTION_INVALID | OPTION_INVALID), Conflict(TEST_ALREADY_TAKEN)."""
+        item = self._open_item(applicant_id)
+        self._validate(item, {question_id: option_id})
+        saved = self.w.store.transact([self.w.store.update_item(
+            applicant_id, "ASSESSMENT", {f"answers.{question_id}": option_id},
+            condition="#st = :open", cond_values={":open": "IN_PROGRESS"}, cond_names={"#st": "status"})])
+        if not saved:
+            raise Conflict("TEST_ALREADY_TAKEN")
+        return {"question_id": question_id, "option_id": option_id, "saved_at": clock.iso(clock.now())}
+
+    def _validate(self, item: dict, answers: dict[str, str]) -> None:
+        try:
+            rules.score(self.bank, item["question_ids"], answers, pass_mark=self.s.assessment_pass_mark)
+        except rules.AssessmentError as exc:
+            raise InvalidInput(exc.code, []) from exc
+
+    def submit(self, applicant_id: str, answers: dict[str, str] | None = None) -> dict:
+        """Score the test once: ``{score, passed}``. Answers in the body are merged first while
+        the test is open. A scored test returns its stored result (idempotent)."""
+        item = self.w.store.get_item(applicant_id, "ASSESSMENT")
+        if not item:
+            raise NotFound("TEST_NOT_STARTED")
+        if item["status"] != "IN_PROGRESS":
+            return {"score": item["score"], "passed": item["status"] == "PASSED"}
+        merged = dict(item.get("answers") or {})
+        if answers:
+            if not rules.is_open_for_answers(clock.now(), clock.parse_iso(item["deadline_at"]),
+                                             self.s.assessment_grace_seconds):
+                raise Gone("TEST_EXPIRED")
+            self._validate(item, answers)
+            merged.update(answers)
+        return self._score(applicant_id, item, merged)
+
+    def _score(self, applicant_id: str, item: dict, answers: dict[str, str]) -> dict:
+        store = self.w.store
+        result = rules.score(self.bank, item["question_ids"], answers, pass_mark=self.s.assessment_pass_mark)
+        status = "PASSED" if result.passed else "FAILED"
+        at = clock.iso(clock.now())
+        done = store.transact([
+            {"Update": {"TableName": store.name, "Key": {"pk": f"APP#{applicant_id}", "sk": "ASSESSMENT"},
+                        "UpdateExpression": "SET #st = :s, score = :score, answers = :a, scored_at = :at "
+                                            "REMOVE due_shard, due_at",
+                        "ConditionExpression": "#st = :open",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {":s": status, ":score": result.score, ":a": answers,
+                                                      ":at": at, ":open": "IN_PROGRESS"}}},
+            store.step_update(applicant_id, "assessment", status, None if result.passed else "SCORE_BELOW_PASS_MARK",
+                              at, {"IN_PROGRESS"}),
+        ])
+        if not done:
+            again = store.get_item(applicant_id, "ASSESSMENT") or {}
+            return {"score": again.get("score"), "passed": again.get("status") == "PASSED"}
+        return {"score": result.score, "passed": result.passed}
+
+    def score_overdue(self, limit: int = 500) -> int:
+        """Score every open test whose deadline plus grace has passed (called by the tick).
+        Returns how many were scored."""
+        cutoff = clock.iso(clock.now())
+        scored = 0
+        for shard in range(DUE_SHARDS):
+            page = table(self.w.store.name).query(
+                IndexName="DueIndex", Limit=limit,
+                KeyConditionExpression=Key("due_shard").eq(str(shard)) & Key("due_at").lt(cutoff))
+            for raw in page.get("Items", []):
+                applicant_id = str(raw["pk"]).removeprefix("APP#")
+                item = self.w.store.get_item(applicant_id, "ASSESSMENT")
+                if item and item["status"] == "IN_PROGRESS":
+                    self._score(applicant_id, item, dict(item.get("answers") or {}))
+                    scored += 1
+        return scored

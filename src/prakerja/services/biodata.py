@@ -1,0 +1,130 @@
+"""The biodata step: local checks, storing a new version, queueing the ministry's NIK check.
+
+Every mistake that can be caught before the ministry is asked is caught here
+(``prakerja.domain.biodata``). The latest stored version is the one verified: a change while a
+check is in flight supersedes it (the worker skips stale versions). One account per NIK, by a
+keyed-HMAC sentinel written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from prakerja import clock
+from prakerja.adapters.outbox import Message
+from prakerja.api.errors import validation_issues
+from prakerja.domain import applicant as states
+from prakerja.domain.biodata import Biodata, check_biodata
+from prakerja.domain.eligibility import wib_date
+from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
+from prakerja.domain.nik import NikError, mask_nik, normalize_nik, parse_nik
+from prakerja.domain.regions import lookup_district
+from prakerja.services.security import lookup_key
+from prakerja.services.wiring import Wiring
+
+NIK_QUEUE = "nik"
+
+
+def _issues(items: list[FieldIssue]) -> list[dict]:
+    return [{"field": i.field, "code": i.code} for i in items]
+
+
+class BiodataService:
+    """Use cases of the biodata / NIK step."""
+
+    def __init__(self, w: Wiring) -> None:
+        self.w = w
+
+    def preview(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Check a form without storing it: ``{valid, errors, warnings, decoded}``.
+
+        Reveals nothing about other applicants (not whether a NIK is registered)."""
+        today = wib_date(clock.now())
+        try:
+            form = Biodata.model_validate(raw)
+        except ValidationError as exc:
+            return {"valid": False, "errors": _issues(validation_issues(exc.errors())), "warnings": [],
+                    "decoded": self._decode_only(raw.get("nik"), today)}
+        check = check_biodata(form, today=today)
+        return {"valid": check.ok, "errors": _issues(check.errors), "warnings": _issues(check.warnings),
+                "decoded": _decoded(check.decoded)}
+
+    def _decode_only(self, nik: Any, today: Any) -> dict | None:
+        if not isinstance(nik, str):
+            return None
+        try:
+            return _decoded(parse_nik(nik, today=today))
+        except NikError:
+            return None
+
+    def put(self, applicant_id: str, form: Biodata) -> dict[str, Any]:
+        """Store a new biodata version and queue its check. ``{status, version, warnings}``.
+
+        Raises Forbidden(EMAIL_NOT_VERIFIED), InvalidInput (every field), Conflict(NIK_ALREADY_USED
+        | ALREADY_VERIFIED | NIK_CHECK_IN_PROGRESS on a lost race)."""
+        store = self.w.store
+        profile = store.get_profile(applicant_id)
+        if not profile or not states.email_verified(profile["steps"]):
+            raise Forbidden("EMAIL_NOT_VERIFIED")
+        if profile["steps"]["nik"]["status"] == "VERIFIED":
+            raise Conflict("ALREADY_VERIFIED")
+        now = clock.now()
+        check = check_biodata(form, today=wib_date(now))
+        if check.errors:
+            raise InvalidInput("VALIDATION_FAILED", check.errors)
+        nik = normalize_nik(form.nik)
+        nik_key, kid = lookup_key(self.w.keys(), nik)
+        owner = store.nik_owner(nik_key)
+        if owner and owner != applicant_id:
+            raise Conflict("NIK_ALREADY_USED", [FieldIssue("nik", "NIK_ALREADY_USED")])
+        previous = store.get_item(applicant_id, "BIODATA")
+        version = int(previous["version"]) + 1 if previous else 1
+        at = clock.iso(now)
+        data = form.model_dump(mode="json") | {"nik": nik}
+        message = Message(NIK_QUEUE, {"applicant_id": applicant_id, "version": version})
+        items = [
+            store.put_item(applicant_id, "BIODATA", {"version": version, "data": data, "nik_key": nik_key,
+                                                     "nik_kid": kid, "submitted_at": at, "check": None},
+                           condition="attribute_not_exists(version) OR version = :prev",
+                           values={":prev": version - 1}),
+            store.nik_sentinel_put(nik_key, applicant_id, kid),
+            store.step_update(applicant_id, "nik", "PENDING", None, at, states.allowed_from("nik", "PENDING")),
+            *self.w.outbox.put_items([message], now),
+        ]
+        if previous and previous.get("nik_key") and previous["nik_key"] != nik_key:
+            items.append({"Delete": {"TableName": store.name, "Key": {"pk": f"NIK#{previous['nik_key']}",
+                                                                     "sk": "SENTINEL"},
+                                     "ConditionExpression": "applicant_id = :a",
+                                     "ExpressionAttributeValues": {":a": applicant_id}}})
+        if not store.transact(items):
+            raise Conflict("NIK_CHECK_IN_PROGRESS", retry_after=1)
+        self.w.outbox.dispatch([message])
+        return {"status": "PENDING", "version": version, "warnings": _issues(check.warnings)}
+
+    def get(self, applicant_id: str) -> dict[str, Any]:
+        """The stored biodata with the NIK masked, and the check's state. Raises NotFound."""
+        item = self.w.store.get_item(applicant_id, "BIODATA")
+        if not item:
+            raise NotFound("NOT_FOUND")
+        data = dict(item["data"])
+        data["nik"] = mask_nik(data["nik"])
+        if data.get("kk_number"):
+            data["kk_number"] = mask_nik(data["kk_number"])
+        profile = self.w.store.get_profile(applicant_id) or {"steps": {}}
+        return {"biodata": data, "version": item["version"], "submitted_at": item["submitted_at"],
+                "check": profile["steps"].get("nik"), "mismatched_fields": (item.get("check") or {}).get("fields", [])}
+
+
+def _decoded(parts: Any) -> dict | None:
+    if parts is None:
+        return None
+    region = lookup_district(parts.district_code)
+    return {
+        "province": {"code": parts.province_code, "name": region.province_name if region else None},
+        "regency": {"code": parts.regency_code, "name": region.regency_name if region else None},
+        "district": {"code": parts.district_code, "name": region.district_name if region else None},
+        "date_of_birth": parts.birth_date.isoformat(),
+        "sex": parts.sex,
+    }

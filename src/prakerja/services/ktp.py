@@ -1,0 +1,163 @@
+"""The KTP photo step: hand out a presigned POST; check and normalise what lands in S3.
+
+Rules: the server chooses the key (``uploads/<applicant_id>/<upload_id>``) and records when each
+upload was issued; the most recently issued upload that turns out valid is the applicant's KTP,
+whatever order S3 events arrive in. Everything that lands is re-checked (size, type by magic
+bytes, full decode) because the policy is not enforced by the local emulator and clients lie.
+The normalised JPEG is stored under ``ktp/<applicant_id>/<upload_id>.jpg`` and every version of
+the original is deleted (no GPS-tagged original lingers).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote_plus
+
+from prakerja import clock
+from prakerja.adapters.storage import PhotoStore
+from prakerja.domain import photo
+from prakerja.domain.errors import FieldIssue, InvalidInput
+from prakerja.observability import logger
+from prakerja.services.wiring import Wiring
+
+ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
+UPLOAD_PREFIX = "uploads/"
+OUTPUT_PREFIX = "ktp/"
+
+
+class MalformedEvent(ValueError):
+    """The queued S3 notification is not one this function understands (goes to the DLQ)."""
+
+
+@dataclass(frozen=True)
+class LandedObject:
+    """One ObjectCreated record: the decoded key and the size S3 reported (bytes)."""
+
+    key: str
+    size: int
+
+
+def upload_key(applicant_id: str, upload_id: str) -> str:
+    """The S3 key the server chooses for an upload."""
+    return f"{UPLOAD_PREFIX}{applicant_id}/{upload_id}"
+
+
+def parse_notification(body: str) -> list[LandedObject]:
+    """The objects named by one SQS message from S3. ``s3:TestEvent`` gives an empty list.
+
+    Keys arrive ``quote_plus``-encoded and are decoded here. Raises MalformedEvent."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise MalformedEvent("not JSON") from exc
+    if not isinstance(data, dict):
+        raise MalformedEvent("not an object")
+    if data.get("Event") == "s3:TestEvent":
+        return []
+    records = data.get("Records")
+    if not isinstance(records, list):
+        raise MalformedEvent("no Records")
+    out = []
+    for record in records:
+        try:
+            obj = record["s3"]["object"]
+            out.append(LandedObject(unquote_plus(str(obj["key"])), int(obj.get("size", 0))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedEvent("bad record") from exc
+    return out
+
+
+class KtpPhotos:
+    """Use cases of the KTP step."""
+
+    def __init__(self, w: Wiring, photos: PhotoStore, limits: photo.Limits | None = None) -> None:
+        self.w = w
+        self.photos = photos
+        s = w.settings
+        self.limits = limits or photo.Limits(min_bytes=s.ktp_min_bytes, max_bytes=s.ktp_max_bytes)
+
+    def presign(self, applicant_id: str, content_type: str) -> dict[str, Any]:
+        """A presigned POST for a new upload: ``{upload_id, url, fields, expires_at, max_bytes,
+        min_bytes, accepted_types}``. Raises InvalidInput(CONTENT_TYPE_UNSUPPORTED)."""
+        if content_type not in ACCEPTED_TYPES:
+            raise InvalidInput("VALIDATION_FAILED", [FieldIssue("content_type", "CONTENT_TYPE_UNSUPPORTED")])
+        now = clock.now()
+        upload_id = uuid.uuid4().hex
+        key = upload_key(applicant_id, upload_id)
+        expires = now + timedelta(seconds=self.w.settings.ktp_upload_seconds)
+        self.w.store.put_upload(applicant_id, upload_id, {
+            "content_type": content_type, "issued_at": now.isoformat(timespec="microseconds"),
+            "key": key, "status": "ISSUED", "ttl": int(now.timestamp()) + 30 * 86400,
+        })
+        post = self.photos.presigned_post(key, content_type, self.limits.min_bytes, self.limits.max_bytes,
+                                          self.w.settings.ktp_upload_seconds)
+        return {"upload_id": upload_id, "url": post["url"], "fields": post["fields"],
+                "expires_at": clock.iso(expires), "max_bytes": self.limits.max_bytes,
+                "min_bytes": self.limits.min_bytes, "accepted_types": list(ACCEPTED_TYPES)}
+
+    def process(self, landed: LandedObject) -> str:
+        """Check, normalise and record one landed object. Returns what happened (for logs):
+        ``ignored``, ``duplicate``, ``VALID`` or ``REJECTED:<code>``. Raises on I/O failures
+        (the message then goes back to the queue)."""
+        parts = landed.key.split("/")
+        if not landed.key.startswith(UPLOAD_PREFIX) or len(parts) != 3:
+            return "ignored"
+        applicant_id, upload_id = parts[1], parts[2]
+        upload = self.w.store.get_upload(applicant_id, upload_id)
+        head = self.photos.head(landed.key)
+        if upload is None or head is None:
+            logger.info("upload not known or gone", extra={"upload_id": upload_id, "known": upload is not None})
+            return "ignored"
+        version = str(head.get("VersionId") or head.get("ETag", "")).strip('"')
+        if upload.get("processed_version") == version:
+            return "duplicate"
+        self._mark_processing(applicant_id)
+        outcome, reason = self._check(landed.key, version, int(head.get("ContentLength", 0)), applicant_id,
+                                      upload_id)
+        self._record(applicant_id, upload, version, outcome, reason)
+        return outcome if reason is None else f"{outcome}:{reason}"
+
+    def _check(self, key: str, version: str, size: int, applicant_id: str, upload_id: str) -> tuple[str, str | None]:
+        if size < self.limits.min_bytes:
+            return "REJECTED", "TOO_SMALL"
+        if size > self.limits.max_bytes:
+            return "REJECTED", "TOO_LARGE"
+        data = self.photos.read(key, version_id=version if version and "-" not in version else None,
+                                limit=self.limits.max_bytes + 1)
+        try:
+            result = photo.normalise(data, self.limits)
+        except photo.PhotoRejected as rejected:
+            self.photos.delete_all_versions(key)
+            return "REJECTED", rejected.code
+        self.photos.write(f"{OUTPUT_PREFIX}{applicant_id}/{upload_id}.jpg", result.jpeg, "image/jpeg")
+        self.photos.delete_all_versions(key)
+        return "VALID", None
+
+    def _mark_processing(self, applicant_id: str) -> None:
+        at = clock.iso(clock.now())
+        self.w.store.set_step(applicant_id, "ktp", "PROCESSING", None, at, {"NOT_STARTED", "REJECTED"})
+
+    def _record(self, applicant_id: str, upload: dict, version: str, outcome: str, reason: str | None) -> None:
+        store = self.w.store
+        at = clock.iso(clock.now())
+        store.transact([store.upload_update(applicant_id, upload["upload_id"],
+                                            {"status": outcome, "reason": reason, "processed_version": version,
+                                             "processed_at": at})])
+        step = {"status": outcome, "reason": reason, "updated_at": at}
+        if outcome == "VALID":
+            # newest issued valid upload wins, whatever order events arrive in
+            store.transact([store.update_item(
+                applicant_id, "PROFILE",
+                {"steps.ktp": step, "ktp_issued_at": upload["issued_at"],
+                 "ktp_key": f"{OUTPUT_PREFIX}{applicant_id}/{upload['upload_id']}.jpg"},
+                condition="attribute_not_exists(ktp_issued_at) OR ktp_issued_at <= :issued",
+                cond_values={":issued": upload["issued_at"]})])
+        else:
+            # a refused photo never replaces a valid KTP
+            store.transact([store.update_item(applicant_id, "PROFILE", {"steps.ktp": step},
+                                              condition="NOT steps.ktp.#st = :valid",
+                                              cond_values={":valid": "VALID"}, cond_names={"#st": "status"})])

@@ -1,0 +1,88 @@
+"""Emails as queue messages, and their texts (Bahasa Indonesia first, English second).
+
+Services never call SES: they put an email message in the outbox (``email`` queue for
+transactional mail, ``bulk_email`` for announcements); the sender function renders and sends.
+A message body is ``{"template": name, "to": address as typed, "params": {...}, "ref": id}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prakerja.adapters.outbox import Message
+
+TRANSACTIONAL = "email"
+BULK = "bulk_email"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered email: subject, plain text and HTML."""
+
+    subject: str
+    text: str
+    html: str
+
+
+_TEMPLATES: dict[str, tuple[str, str]] = {
+    "verify_email": (
+        "Konfirmasi email Anda untuk Kartu Prakerja / Confirm your email",
+        "Halo,\n\nTerima kasih telah mendaftar Kartu Prakerja. Buka tautan ini untuk mengonfirmasi "
+        "email Anda (berlaku 24 jam):\n{link}\n\nJika Anda tidak mendaftar, abaikan email ini.\n\n"
+        "---\nHello,\n\nThank you for registering for Kartu Prakerja. Open this link to confirm your "
+        "email (valid for 24 hours):\n{link}\n\nIf you did not register, ignore this email.\n",
+    ),
+    "already_registered": (
+        "Ada yang mencoba mendaftar dengan email Anda / Someone tried to register with your email",
+        "Halo,\n\nSeseorang mencoba membuat akun Kartu Prakerja dengan alamat email ini, yang sudah "
+        "terdaftar. Jika itu Anda, silakan masuk atau atur ulang kata sandi: {base}\n\n---\nHello,\n\n"
+        "Someone tried to create a Kartu Prakerja account with this address, which is already "
+        "registered. If it was you, sign in or reset your password: {base}\n",
+    ),
+    "batch_result": (
+        "Hasil seleksi gelombang {batch_id} / Result of batch {batch_id}",
+        "Halo,\n\n{result_id}\nLihat status Anda: {base}\n\n---\nHello,\n\n{result_en}\n"
+        "See your status: {base}\n",
+    ),
+}
+
+_RESULT_TEXT = {
+    "SELECTED": (
+        "Selamat! Anda terpilih sebagai penerima Kartu Prakerja gelombang {batch_id}.",
+        "Congratulations! You were selected for Kartu Prakerja batch {batch_id}.",
+    ),
+    "NOT_SELECTED": (
+        "Anda belum terpilih di gelombang {batch_id}. Anda dapat bergabung di gelombang berikutnya.",
+        "You were not selected in batch {batch_id}. You can join the next batch.",
+    ),
+}
+
+
+def email_message(queue: str, template: str, to: str, params: dict[str, Any], ref: str) -> Message:
+    """An outbox message for the sender. ``ref`` is an opaque id for de-duplication and logs."""
+    return Message(queue=queue, body={"template": template, "to": to, "params": params, "ref": ref})
+
+
+def render(template: str, params: dict[str, Any]) -> Rendered:
+    """Render a template. Raises KeyError for an unknown template or a missing parameter."""
+    subject, text = _TEMPLATES[template]
+    values = dict(params)
+    if template == "batch_result":
+        id_text, en_text = _RESULT_TEXT[values["result"]]
+        values["result_id"] = id_text.format(**values)
+        values["result_en"] = en_text.format(**values)
+    body = text.format(**values)
+    html = "<html><body>" + "".join(
+        f"<p>{_linkify(line)}</p>" for line in body.split("\n") if line.strip()
+    ) + "</body></html>"
+    return Rendered(subject.format(**values), body, html)
+
+
+def _linkify(line: str) -> str:
+    import html
+
+    escaped = html.escape(line)
+    if line.startswith("http://") or line.startswith("https://"):
+        return f'<a href="{escaped}">{escaped}</a>'
+    return escaped

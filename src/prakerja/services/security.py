@@ -1,0 +1,109 @@
+"""Password hashing (argon2id), session tokens (JWT HS256 with ``kid``), single-use tokens and
+keyed lookups (HMAC). Times come from :mod:`prakerja.clock`, never from PyJWT's own clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from prakerja import clock
+from prakerja.adapters.secrets import Keys
+from prakerja.domain.errors import Unauthorized
+
+
+class Passwords:
+    """argon2id hashing with parameters from settings (OWASP minimum: 19 MiB, 2 iterations, 1 lane).
+
+    ``verify`` spends about the same time whether or not the account exists (a dummy hash is
+    verified for unknown accounts)."""
+
+    def __init__(self, memory_kib: int, iterations: int, parallelism: int) -> None:
+        self.hasher = PasswordHasher(memory_cost=memory_kib, time_cost=iterations, parallelism=parallelism)
+        self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        """An encoded argon2id hash of ``password``."""
+        return self.hasher.hash(password)
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """Whether ``password`` matches ``stored_hash`` (None = unknown account: always False)."""
+        try:
+            self.hasher.verify(stored_hash or self._dummy, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        return stored_hash is not None
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """Whether the hash was made with weaker parameters than the current ones."""
+        return self.hasher.check_needs_rehash(stored_hash)
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh single-use token (32 random bytes, URL-safe) and its SHA-256 hex (what is stored)."""
+    raw = secrets.token_urlsafe(32)
+    return raw, token_hash(raw)
+
+
+def token_hash(raw: str) -> str:
+    """SHA-256 hex of a token as given by a client."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def lookup_key(keys: Keys, value: str, kid: str | None = None) -> tuple[str, str]:
+    """Keyed HMAC-SHA256 hex of ``value`` with key ``kid`` (default: the current one) and the kid."""
+    kid = kid or keys.hmac_kid
+    return hmac.new(keys.hmac_key(kid), value.encode(), hashlib.sha256).hexdigest(), kid
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What an access token proves: the applicant and the refresh-token family (session)."""
+
+    applicant_id: str
+    family: str
+
+
+class AccessTokens:
+    """Issues and checks short-lived access tokens (JWT, HS256, ``kid`` header).
+
+    ``keys`` is a callable so that the cached secret can rotate under a running function.
+    Expiry, issue and not-before times are checked against :func:`prakerja.clock.now`.
+    Raises Unauthorized(TOKEN_INVALID | TOKEN_EXPIRED_SESSION) on a bad token."""
+
+    def __init__(self, keys: Callable[[], Keys], lifetime_seconds: int) -> None:
+        self.keys = keys
+        self.lifetime = lifetime_seconds
+
+    def issue(self, applicant_id: str, family: str) -> str:
+        """A signed token for the applicant, valid ``lifetime_seconds`` from now."""
+        keys = self.keys()
+        now = clock.epoch()
+        claims = {"sub": applicant_id, "fam": family, "iat": now, "nbf": now, "exp": now + self.lifetime,
+                  "typ": "access"}
+        return jwt.encode(claims, keys.jwt_key(keys.jwt_kid), algorithm="HS256", headers={"kid": keys.jwt_kid})
+
+    def check(self, token: str) -> AccessClaims:
+        """Verify signature and times; returns the claims."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            if not isinstance(kid, str):
+                raise Unauthorized("TOKEN_INVALID")
+            claims = jwt.decode(token, self.keys().jwt_key(kid), algorithms=["HS256"],
+                                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                                         "require": ["sub", "exp", "iat"]})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("TOKEN_INVALID") from exc
+        now = clock.epoch()
+        if claims.get("typ") != "access" or int(claims.get("nbf", 0)) > now + 30:
+            raise Unauthorized("TOKEN_INVALID")
+        if int(claims["exp"]) <= now:
+            raise Unauthorized("TOKEN_EXPIRED_SESSION")
+        return AccessClaims(applicant_id=str(claims["sub"]), family=str(claims.get("fam", "")))

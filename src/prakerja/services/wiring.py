@@ -1,0 +1,46 @@
+"""Builds the objects a function needs from its settings, once per cold start.
+
+Functions call :func:`build` at module scope; the result holds the repositories, the outbox and
+the key material (fetched lazily and cached by Powertools Parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from prakerja.adapters.applicants import ApplicantStore
+from prakerja.adapters.outbox import Outbox
+from prakerja.adapters.secrets import Keys, load_keys
+from prakerja.services.security import AccessTokens
+from prakerja.settings import Settings
+
+
+@dataclass
+class Wiring:
+    """Shared dependencies for one function (built from :class:`Settings`)."""
+
+    settings: Settings
+
+    @cached_property
+    def store(self) -> ApplicantStore:
+        return ApplicantStore(self.settings.applicants_table)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        s = self.settings
+        urls = {"email": s.email_queue_url, "bulk_email": s.bulk_email_queue_url, "nik": s.nik_queue_url}
+        return Outbox(s.applicants_table, {k: v for k, v in urls.items() if v}, shards=s.outbox_shards)
+
+    def keys(self) -> Keys:
+        """The current key material (cached for a few minutes by Powertools)."""
+        return load_keys(self.settings.secrets_name)
+
+    @cached_property
+    def access_tokens(self) -> AccessTokens:
+        return AccessTokens(self.keys, self.settings.access_token_seconds)
+
+
+def build(*required: str) -> Wiring:
+    """Load settings (failing the cold start if any of ``required`` is missing) and wire them."""
+    return Wiring(Settings.load(*required))
