@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from prakerja.adapters.batches import BatchStore
+from prakerja.handlers import process_sqs
 from prakerja.services.batches import Batches
 from prakerja.services.wiring import build
 
@@ -23,6 +23,4 @@ def record_handler(record: SQSRecord) -> None:
 
 
 def handler(event: dict, context: object) -> dict:
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    return process_sqs(event, context, record_handler)

@@ -6,10 +6,10 @@ queue's maxReceiveCount, to the DLQ. Malformed notifications fail the same way (
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from prakerja.adapters.storage import PhotoStore
+from prakerja.handlers import process_sqs
 from prakerja.observability import logger
 from prakerja.services.ktp import KtpPhotos, parse_notification
 from prakerja.services.wiring import build
@@ -25,6 +25,4 @@ def record_handler(record: SQSRecord) -> None:
 
 
 def handler(event: dict, context: object) -> dict:
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    return process_sqs(event, context, record_handler)

@@ -6,10 +6,10 @@ after the queue's maxReceiveCount, to the DLQ.
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from prakerja.adapters.mailer import Mailer
+from prakerja.handlers import process_sqs
 from prakerja.observability import logger
 from prakerja.services.sender import send_one
 from prakerja.settings import Settings
@@ -24,7 +24,4 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 def handler(event: dict, context: object) -> dict:
-    # one processor per invocation: it holds per-batch state
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    return process_sqs(event, context, record_handler)

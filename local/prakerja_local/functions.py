@@ -153,11 +153,10 @@ class FunctionRegistry:
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self.invocations: dict[str, int] = {}
 
-    def apply_common_environment(self) -> dict[str, str]:
-        """Set the variables shared by every function in ``os.environ``; returns them."""
-        common = common_environment(self.environments)
-        os.environ.update(common)
-        return common
+    def shared_environment(self) -> dict[str, str]:
+        """The variables every function has (the resolved Globals): the stack sets them in
+        ``os.environ`` for the life of the process."""
+        return common_environment(self.environments)
 
     def handler(self, function_id: str) -> Callable[[Any, Any], Any]:
         """The function's handler, importing it on first use (its cold start)."""
@@ -178,7 +177,9 @@ class FunctionRegistry:
         ensure_event_loop()
         started = time.monotonic()
         module = _import_handler_module(module_name, path, own)
-        log.info("cold start %s (%s) in %.0f ms", function_id, fn.handler, (time.monotonic() - started) * 1000)
+        log.info(
+            "cold start %s (%s) in %.0f ms", function_id, fn.handler, (time.monotonic() - started) * 1000
+        )
         return getattr(module, attribute)
 
     def context(self, function_id: str) -> LambdaContext:

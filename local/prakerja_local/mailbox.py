@@ -28,7 +28,9 @@ _MARK = "_prakerja_mailbox"
 _URL_RE = re.compile(r"https?://[^\s<>\"')]+")
 
 
-def _record(message_id: str | None, sender: str, to: list[str], subject: str, text: str, body_html: str) -> None:
+def _record(
+    message_id: str | None, sender: str, to: list[str], subject: str, text: str, body_html: str
+) -> None:
     entry = {
         "message_id": message_id,
         "from": sender,
@@ -78,8 +80,14 @@ def _v1_send_email(self: Any, result: Any) -> None:
     qs = self.querystring
     to = [v[0] for k, v in qs.items() if k.startswith("Destination.ToAddresses.member.")]
     first = lambda key: (qs.get(key) or [""])[0]  # noqa: E731
-    _record(_message_id(result), first("Source"), to, first("Message.Subject.Data"),
-            first("Message.Body.Text.Data"), first("Message.Body.Html.Data"))
+    _record(
+        _message_id(result),
+        first("Source"),
+        to,
+        first("Message.Subject.Data"),
+        first("Message.Body.Text.Data"),
+        first("Message.Body.Html.Data"),
+    )
 
 
 def _v1_send_raw_email(self: Any, result: Any) -> None:
@@ -95,13 +103,25 @@ def _v2_send_email(self: Any, result: Any) -> None:
     if "Raw" in content:
         raw = base64.b64decode(content["Raw"]["Data"]).decode("utf-8", "replace")
         sender, subject, text, raw_to, body_html = _mime_parts(raw)
-        _record(_message_id(result), params.get("FromEmailAddress") or sender, to or raw_to, subject, text,
-                body_html)
+        _record(
+            _message_id(result),
+            params.get("FromEmailAddress") or sender,
+            to or raw_to,
+            subject,
+            text,
+            body_html,
+        )
         return
     simple = content.get("Simple", {})
     body = simple.get("Body", {})
-    _record(_message_id(result), params.get("FromEmailAddress", ""), to, simple.get("Subject", {}).get("Data", ""),
-            body.get("Text", {}).get("Data", ""), body.get("Html", {}).get("Data", ""))
+    _record(
+        _message_id(result),
+        params.get("FromEmailAddress", ""),
+        to,
+        simple.get("Subject", {}).get("Data", ""),
+        body.get("Text", {}).get("Data", ""),
+        body.get("Html", {}).get("Data", ""),
+    )
 
 
 def _wrap(cls: type, method: str, recorder: Callable[[Any, Any], None]) -> None:
@@ -177,19 +197,28 @@ def render_html(found: list[dict[str, Any]]) -> str:
     """A small HTML page listing ``found``, newest first, with clickable links."""
     items = []
     for m in reversed(found):
-        links = "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in _links(m["html"]))
-        frame = (f'<details><summary>HTML</summary><iframe sandbox srcdoc="{html.escape(m["html"])}" '
-                 f'style="width:100%;height:20em"></iframe></details>') if m["html"] else ""
+        links = "".join(
+            f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in _links(m["html"])
+        )
+        frame = (
+            (
+                f'<details><summary>HTML</summary><iframe sandbox srcdoc="{html.escape(m["html"])}" '
+                f'style="width:100%;height:20em"></iframe></details>'
+            )
+            if m["html"]
+            else ""
+        )
         items.append(
-            f'<article><h2>{html.escape(m["subject"])}</h2>'
-            f'<p><b>To:</b> {html.escape(m["to"])} &middot; <b>Sent:</b> {html.escape(m["sent_at"])}</p>'
+            f"<article><h2>{html.escape(m['subject'])}</h2>"
+            f"<p><b>To:</b> {html.escape(m['to'])} &middot; <b>Sent:</b> {html.escape(m['sent_at'])}</p>"
             f'<pre style="white-space:pre-wrap">{_linkify(m["text"])}</pre>'
-            f'{"<ul>" + links + "</ul>" if links else ""}{frame}</article><hr>'
+            f"{'<ul>' + links + '</ul>' if links else ''}{frame}</article><hr>"
         )
     body = "".join(items) or "<p>No emails yet.</p>"
     return (
         '<!doctype html><html lang="id"><head><meta charset="utf-8"><title>Local mailbox</title>'
         '<meta http-equiv="refresh" content="10"></head>'
-        f'<body style="font-family:sans-serif;max-width:50em;margin:auto"><h1>Local mailbox ({len(found)})</h1>'
+        '<body style="font-family:sans-serif;max-width:50em;margin:auto">'
+        f"<h1>Local mailbox ({len(found)})</h1>"
         f"{body}</body></html>"
     )

@@ -20,12 +20,14 @@ import random
 import re
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from prakerja_local.servers import HttpServer
 
 log = logging.getLogger("prakerja_local.ministry")
 
@@ -100,8 +102,13 @@ def _person(data: dict[str, Any]) -> Person:
 def evaluate(person: Person | None, full_name: str, date_of_birth: str) -> dict[str, Any]:
     """The ministry's verdict for a request against the register entry (``None``: unknown NIK)."""
     if person is None:
-        return {"result": "REJECTED", "reason": "NOT_FOUND", "mismatched_fields": [],
-                "citizenship": None, "excluded": None}
+        return {
+            "result": "REJECTED",
+            "reason": "NOT_FOUND",
+            "mismatched_fields": [],
+            "citizenship": None,
+            "excluded": None,
+        }
     mismatched = []
     if normalise_name(full_name) != normalise_name(person.full_name):
         mismatched.append("full_name")
@@ -143,8 +150,14 @@ class _Window:
 class MinistrySimulator:
     """The simulator's state and rules (a WSGI app; no server of its own)."""
 
-    def __init__(self, settings: MinistrySettings | None = None, seed: int = 7) -> None:
+    def __init__(
+        self,
+        settings: MinistrySettings | None = None,
+        seed: int = 7,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings or MinistrySettings()
+        self._monotonic = monotonic
         self.population: dict[str, Person] = {}
         self.answers: dict[str, dict[str, Any]] = {}
         self.counters = dict.fromkeys(_COUNTERS, 0)
@@ -175,8 +188,12 @@ class MinistrySimulator:
     def snapshot(self) -> dict[str, Any]:
         """Counters, settings and population size."""
         with self._lock:
-            return {**self.counters, "in_flight": self._in_flight, "settings": asdict(self.settings),
-                    "population": len(self.population)}
+            return {
+                **self.counters,
+                "in_flight": self._in_flight,
+                "settings": asdict(self.settings),
+                "population": len(self.population),
+            }
 
     def reset_counters(self) -> None:
         """Zero every counter (the population and the remembered answers stay)."""
@@ -189,7 +206,7 @@ class MinistrySimulator:
 
     # ------------------------------------------------------------------ capacity
     def _admit(self) -> bool:
-        now_second = int(time.monotonic())
+        now_second = int(self._monotonic())
         with self._lock:
             self.counters["calls"] += 1
             if self._window.second != now_second:
@@ -230,8 +247,11 @@ class MinistrySimulator:
         if self._random_error():
             self._count("errors")
             return 500, {"code": "INTERNAL", "message": "simulated failure"}, {}
-        missing = [k for k in ("request_id", "nik", "full_name", "date_of_birth")
-                   if not isinstance(payload, dict) or not isinstance(payload.get(k), str)]
+        missing = [
+            k
+            for k in ("request_id", "nik", "full_name", "date_of_birth")
+            if not isinstance(payload, dict) or not isinstance(payload.get(k), str)
+        ]
         if missing:
             return 422, {"code": "VALIDATION_FAILED", "message": "missing fields", "fields": missing}, {}
         with self._lock:
@@ -240,8 +260,9 @@ class MinistrySimulator:
                 self.counters["duplicates"] += 1
                 self.counters["answered"] += 1
                 return 200, stored, {}
-            verdict = evaluate(self.population.get(payload["nik"]), payload["full_name"],
-                               payload["date_of_birth"])
+            verdict = evaluate(
+                self.population.get(payload["nik"]), payload["full_name"], payload["date_of_birth"]
+            )
             answer = {"request_id": payload["request_id"], **verdict}
             self.answers[payload["request_id"]] = answer
             self.counters["answered"] += 1
@@ -249,18 +270,20 @@ class MinistrySimulator:
 
     # ------------------------------------------------------------------ HTTP
     def _verify(self, request: Request) -> Response:
-        status, body, headers = self.verify(request.get_json(silent=True))
+        status, body, headers = self.verify(request.get_json(silent=True, force=True))
         return _json(body, status, headers)
 
     def _add_person(self, request: Request) -> Response:
         try:
-            person = self.add(request.get_json(silent=True))
+            person = self.add(request.get_json(silent=True, force=True))
         except ValueError as exc:
-            return _json({"code": "VALIDATION_FAILED", "message": "invalid person", "fields": exc.args[0]}, 422)
+            return _json(
+                {"code": "VALIDATION_FAILED", "message": "invalid person", "fields": exc.args[0]}, 422
+            )
         return _json(asdict(person), 201)
 
     def _add_people(self, request: Request) -> Response:
-        data = request.get_json(silent=True)
+        data = request.get_json(silent=True, force=True)
         people = data.get("people") if isinstance(data, dict) else data
         if not isinstance(people, list):
             return _json({"code": "VALIDATION_FAILED", "message": "expected a list", "fields": []}, 422)
@@ -279,7 +302,7 @@ class MinistrySimulator:
 
     def _settings(self, request: Request) -> Response:
         try:
-            self.settings.update(request.get_json(silent=True) or {})
+            self.settings.update(request.get_json(silent=True, force=True) or {})
         except (ValueError, TypeError) as exc:
             return _json({"code": "VALIDATION_FAILED", "message": str(exc), "fields": []}, 422)
         return _json(asdict(self.settings))
@@ -301,34 +324,9 @@ class MinistrySimulator:
         return response(environ, start_response)
 
 
-@dataclass
-class MinistryServer:
+class MinistryServer(HttpServer):
     """Runs a :class:`MinistrySimulator` on its own threaded HTTP server on 127.0.0.1."""
 
-    simulator: MinistrySimulator = field(default_factory=MinistrySimulator)
-    port: int = 0
-
-    def __post_init__(self) -> None:
-        self._server = make_server("127.0.0.1", self.port, self.simulator, threaded=True)
-        self.port = self._server.server_port
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL, ``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ministry", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def alive(self) -> bool:
-        """Whether the server thread is running."""
-        return bool(self._thread and self._thread.is_alive())
+    def __init__(self, simulator: MinistrySimulator | None = None, port: int = 0) -> None:
+        self.simulator = simulator or MinistrySimulator()
+        super().__init__(self.simulator, port, "ministry")

@@ -106,8 +106,11 @@ class _Provisioner:
 
 
 def _queue_attributes(props: Mapping[str, Any], visibility: int) -> dict[str, str]:
-    attrs = {k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k])
-             for k in _QUEUE_ATTRIBUTES if k in props}
+    attrs = {
+        k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k])
+        for k in _QUEUE_ATTRIBUTES
+        if k in props
+    }
     attrs["VisibilityTimeout"] = str(visibility)
     if "RedrivePolicy" in props:
         attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
@@ -126,7 +129,9 @@ def _create_queues(p: _Provisioner, visibility_cap: int, overrides: Mapping[str,
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         p.res.physical[rid] = {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
         p.res.visibility[rid] = visibility
-        log.info("queue %s visibility %ss (template %s)", name, visibility, props.get("VisibilityTimeout", 30))
+        log.debug(
+            "queue %s visibility %ss (template %s)", name, visibility, props.get("VisibilityTimeout", 30)
+        )
 
 
 def _apply_queue_policies(p: _Provisioner) -> None:

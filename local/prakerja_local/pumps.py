@@ -27,7 +27,11 @@ Invoke = Callable[[str, Any], Any]
 
 
 def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
-    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
     if "StringValue" in value:
         attribute["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
@@ -42,7 +46,9 @@ def sqs_record(message: dict[str, Any], queue_arn: str, region: str = REGION) ->
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": dict(message.get("Attributes", {})),
-        "messageAttributes": {k: _lambda_attribute(v) for k, v in message.get("MessageAttributes", {}).items()},
+        "messageAttributes": {
+            k: _lambda_attribute(v) for k, v in message.get("MessageAttributes", {}).items()
+        },
         "md5OfBody": message.get("MD5OfBody"),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
@@ -177,7 +183,7 @@ class QueuePump:
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
-            chunk = messages[start:start + 10]
+            chunk = messages[start : start + 10]
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
             self._count(deleted=len(response.get("Successful", [])))
@@ -241,12 +247,21 @@ class Pumps:
         return False, pending
 
 
-def build_pumps(sources: list[SqsSource], physical: dict[str, dict[str, str]], sqs_factory: Callable[[], Any],
-                invoke: Invoke) -> Pumps:
+def build_pumps(
+    sources: list[SqsSource],
+    physical: dict[str, dict[str, str]],
+    sqs_factory: Callable[[], Any],
+    invoke: Invoke,
+) -> Pumps:
     """A pump per event source; ``physical`` gives each queue's URL and ARN."""
     pumps = [
-        QueuePump(source, physical[source.queue_id]["QueueUrl"], physical[source.queue_id]["Arn"], sqs_factory(),
-                  invoke)
+        QueuePump(
+            source,
+            physical[source.queue_id]["QueueUrl"],
+            physical[source.queue_id]["Arn"],
+            sqs_factory(),
+            invoke,
+        )
         for source in sources
     ]
     return Pumps(pumps)

@@ -28,9 +28,12 @@ def table(name: str) -> Any:
 
 
 def reset() -> None:
-    """Forget cached clients (tests that switch endpoints call this)."""
+    """Forget cached clients and cached secrets (tests that start a fresh emulator call this)."""
     client.cache_clear()
     table.cache_clear()
+    from prakerja.adapters import secrets
+
+    secrets.reset()
 
 
 def error_code(exc: Exception) -> str:

@@ -50,3 +50,11 @@ def _provider() -> parameters.SecretsProvider:
     if _PROVIDER is None:
         _PROVIDER = parameters.SecretsProvider(boto3_client=client("secretsmanager"))
     return _PROVIDER
+
+
+def reset() -> None:
+    """Forget the provider and its cache (tests)."""
+    global _PROVIDER
+    if _PROVIDER is not None:
+        _PROVIDER.clear_cache()
+    _PROVIDER = None

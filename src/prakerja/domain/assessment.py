@@ -239,7 +239,6 @@ class QuestionBank(BaseModel):
 # --------------------------------------------------------------------------- loading
 
 
-@lru_cache(maxsize=8)
 def load_bank(version: str = "v1") -> QuestionBank:
     """Load and validate the packaged question bank ``bank-<version>.json`` (cached per version).
 
@@ -253,8 +252,14 @@ def load_bank(version: str = "v1") -> QuestionBank:
         AssessmentError: ``BANK_NOT_FOUND`` if the version is malformed or not packaged,
             ``BANK_INVALID`` if the file fails validation or its ``version`` field disagrees.
     """
-    if not isinstance(version, str) or not _VERSION_RE.match(version):
+    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
         raise AssessmentError("BANK_NOT_FOUND", f"malformed bank version {version!r}")
+    return _load_bank_cached(version)
+
+
+@lru_cache(maxsize=8)
+def _load_bank_cached(version: str) -> QuestionBank:
+    """Read and validate ``bank-<version>.json``; ``version`` is already checked (see load_bank)."""
     resource = resources.files("prakerja").joinpath("data", "assessment", f"bank-{version}.json")
     try:
         raw = resource.read_text(encoding="utf-8")
@@ -308,7 +313,8 @@ def draw_questions(
         ``motivation_count + ability_count`` distinct question ids in presentation order.
 
     Raises:
-        AssessmentError: ``COUNT_INVALID`` for negative counts or counts above the bank's supply.
+        AssessmentError: ``COUNT_INVALID`` for negative counts or counts above the bank's supply,
+            ``ARGUMENT_INVALID`` if ``seed`` is not a string.
     """
     if not isinstance(seed, str):
         raise AssessmentError("ARGUMENT_INVALID", "seed must be a string")
@@ -322,7 +328,7 @@ def draw_questions(
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= supply:
             raise AssessmentError("COUNT_INVALID", f"{name} must be 0..{supply}, got {count!r}")
 
-    rng = random.Random(hashlib.sha256(seed.encode("utf-8")).digest())
+    rng = random.Random(hashlib.sha256(seed.encode("utf-8", "surrogatepass")).digest())
     _shuffle(motivation_pool, rng)
     drawn = motivation_pool[:motivation_count]
     for pool in ability_pools:
@@ -525,6 +531,10 @@ def is_open_for_answers(now: datetime, deadline_at: datetime, grace_seconds: int
     """
     _require_aware("now", now)
     _require_aware("deadline_at", deadline_at)
-    if isinstance(grace_seconds, bool) or not isinstance(grace_seconds, int | float) or not grace_seconds >= 0:
+    if (
+        isinstance(grace_seconds, bool)
+        or not isinstance(grace_seconds, int | float)
+        or not grace_seconds >= 0
+    ):
         raise AssessmentError("ARGUMENT_INVALID", f"grace_seconds must be >= 0, got {grace_seconds!r}")
     return now <= deadline_at + timedelta(seconds=grace_seconds)

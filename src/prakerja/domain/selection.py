@@ -48,9 +48,10 @@ Lottery (:func:`draw`, :func:`draw_ids`)
     * Ranking: the selected participants first in selection order (priority phase, then general
       phase), then everybody else in lottery order; ranks are 1..n.
 
-Cost: O(n log n) time; for n participants about n * 150 bytes of working memory beyond the
-caller's id strings (no per-participant objects other than one float key). Six million
-participants take a few seconds in CPython.
+Cost: O(n log n) time; about 100 bytes of working memory per participant beyond the caller's
+id strings (the only per-participant objects are one float sort key and one index). Measured in
+CPython 3.11 on one core for 6 million participants: 11 s for the draw (17 s with province
+quotas, where a Python loop checks the caps) plus 5 s for :func:`participants_digest`.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class SelectionError(ValueError):
 
 def _check_secret(secret: str) -> bytes:
     if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
-        raise SelectionError("SECRET_INVALID", f"secret must be a string of >= {MIN_SECRET_LENGTH} characters")
+        raise SelectionError(
+            "SECRET_INVALID", f"secret must be a string of >= {MIN_SECRET_LENGTH} characters"
+        )
     try:
         return secret.encode("utf-8")
     except UnicodeEncodeError:
@@ -187,7 +190,7 @@ def draw_seed(secret: str, participants_digest: str) -> str:
         SelectionError: ``SECRET_INVALID`` or ``DIGEST_INVALID``.
     """
     secret_bytes = _check_secret(secret)
-    if not isinstance(participants_digest, str) or not _HEX64.match(participants_digest):
+    if not isinstance(participants_digest, str) or not _HEX64.fullmatch(participants_digest):
         raise SelectionError("DIGEST_INVALID", "participants digest must be 64 lower-case hex characters")
     return hashlib.sha256(secret_bytes + b":" + participants_digest.encode("ascii")).hexdigest()
 
@@ -201,7 +204,7 @@ class Participant:
 
     Attributes:
         participant_id: unique, non-empty id (e.g. the registration id).
-        province_code: province (e.g. BPS code ``"31"``), only used with province quotas.
+        province_code: province (e.g. Kemendagri code ``"31"``), only used with province quotas.
         priority: True if the participant belongs to a priority group (e.g. laid-off workers).
     """
 
@@ -324,17 +327,20 @@ def _lottery_order(ids: Sequence[str], seed: str) -> list[int]:
     """Indices of ``ids`` by ascending ``(sha256(seed:id), id)``. Raises SelectionError on bad ids."""
     if not all(isinstance(pid, str) and pid for pid in ids):
         raise SelectionError("PARTICIPANT_INVALID", "participant ids must be non-empty strings")
-    prefix = (seed + ":").encode("utf-8")
+    try:
+        prefix = (seed + ":").encode("utf-8")
+    except UnicodeEncodeError:
+        raise SelectionError("SEED_INVALID", "seed must be UTF-8 encodable") from None
     try:
         keys = _sort_keys(ids, prefix)
     except UnicodeEncodeError:
         raise SelectionError("PARTICIPANT_INVALID", "participant ids must be UTF-8 encodable") from None
     order = sorted(range(len(keys)), key=keys.__getitem__)
-    ranked_keys = map(keys.__getitem__, order)
-    next_keys = map(keys.__getitem__, islice(order, 1, None))
-    ties = list(compress(range(1, len(order)), map(eq, ranked_keys, next_keys)))
+    ranked_keys = list(map(keys.__getitem__, order))
     del keys
-    if ties:  # duplicates always tie; distinct ids tie with probability ~ n**2 / 2**54
+    # Duplicate ids always tie; distinct ids tie with probability about n**2 / 2**54.
+    if any(map(eq, ranked_keys, islice(ranked_keys, 1, None))):
+        ties = list(compress(range(1, len(order)), map(eq, ranked_keys, islice(ranked_keys, 1, None))))
         _break_ties(order, ties, ids, prefix)
     return order
 
@@ -414,9 +420,13 @@ def draw_ids(
     mark = bytearray(n)
     selected: list[int] = []
     if priority_flags is not None and priority_places:
-        _pick(filter(priority_flags.__getitem__, order), priority_places, selected, mark, provinces, caps_left)
+        _pick(
+            filter(priority_flags.__getitem__, order), priority_places, selected, mark, provinces, caps_left
+        )
     priority_selected = len(selected)
-    _pick(filterfalse(mark.__getitem__, order), quota - priority_selected, selected, mark, provinces, caps_left)
+    _pick(
+        filterfalse(mark.__getitem__, order), quota - priority_selected, selected, mark, provinces, caps_left
+    )
 
     ranked_ids = [ids[i] for i in selected]
     ranked_ids.extend(map(ids.__getitem__, filterfalse(mark.__getitem__, order)))

@@ -1,0 +1,172 @@
+"""Biodata: local checks, the queued ministry check, corrections; the NIK worker's guarantees."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from conftest import sign_up, verified_applicant
+
+from prakerja.domain.nik import build_nik
+
+DOB = date(1990, 5, 17)
+NIK = build_nik("32.01.01", DOB, "M", 1)
+
+
+def form(**changes) -> dict:
+    base = {"nik": NIK, "kk_number": None, "full_name": "Budi Santoso", "place_of_birth": "Bogor",
+            "date_of_birth": DOB.isoformat(), "sex": "M", "address": "Jl. Merdeka No. 1, RT 001/RW 002",
+            "province_code": "32", "regency_code": "32.01", "district_code": "32.01.01", "education": "SMA",
+            "work_status": "laid_off", "not_in_formal_education": True, "phone": "081234567890"}
+    return base | changes
+
+
+def register_person(ministry, nik: str = NIK, name: str = "Budi Santoso", **extra) -> None:
+    ministry.simulator.add({"nik": nik, "full_name": name, "date_of_birth": DOB.isoformat(), **extra})
+
+
+def status(stack, token: str) -> dict:
+    return stack.call("GET", "/v1/me", token=token).body["steps"]["nik"]
+
+
+def test_biodata_needs_a_verified_email(stack):
+    sign_up(stack, "a@example.id")
+    from conftest import sign_in
+
+    token = sign_in(stack, "a@example.id")["access_token"]
+    r = stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    assert r.status == 403 and r.body["code"] == "EMAIL_NOT_VERIFIED"
+
+
+def test_a_valid_form_is_queued_and_verified_by_the_ministry(stack, ministry):
+    # Given a person the ministry knows, with a verified email
+    register_person(ministry)
+    token = verified_applicant(stack, "budi@example.id")
+    # When the biodata is submitted
+    r = stack.call("PUT", "/v1/me/biodata", form(full_name="  BUDI   santoso "), token=token)
+    assert r.status == 202 and r.body["status"] == "PENDING"
+    assert status(stack, token)["status"] == "PENDING"
+    # Then the worker asks the ministry once and records VERIFIED (names compared loosely)
+    assert stack.drain("NikQueue", "NikWorkerFunction") == 1
+    assert status(stack, token) | {"updated_at": None} == {"status": "VERIFIED", "reason": None, "updated_at": None}
+    assert ministry.simulator.counters["calls"] == 1
+
+
+def test_the_stored_biodata_shows_the_nik_masked(stack, ministry):
+    token = verified_applicant(stack, "c@example.id")
+    stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    r = stack.call("GET", "/v1/me/biodata", token=token)
+    assert r.body["biodata"]["nik"] == NIK[:6] + "******" + NIK[-4:]
+    assert r.body["biodata"]["phone"] == "+6281234567890"
+
+
+def test_local_mistakes_are_422_with_every_field_listed(stack):
+    token = verified_applicant(stack, "d@example.id")
+    bad = form(nik="9999991705900001", phone="12345", education="SMK", regency_code="33.01")
+    r = stack.call("PUT", "/v1/me/biodata", bad, token=token)
+    assert r.status == 422
+    codes = {f["field"]: f["code"] for f in r.body["fields"]}
+    assert codes["phone"] == "PHONE_INVALID" and codes["education"] == "EDUCATION_INVALID"
+    assert codes["regency_code"] == "REGION_MISMATCH"
+
+
+def test_an_unknown_nik_region_is_caught_before_the_ministry(stack, ministry):
+    token = verified_applicant(stack, "e@example.id")
+    r = stack.call("PUT", "/v1/me/biodata", form(nik="9999991705900001"), token=token)
+    assert r.status == 422 and r.body["fields"] == [
+        {"field": "nik", "code": "NIK_REGION_UNKNOWN", "message": "Kode wilayah pada NIK tidak dikenal."}]
+    assert ministry.simulator.counters["calls"] == 0
+
+
+def test_preview_decodes_the_nik_and_stores_nothing(stack):
+    token = verified_applicant(stack, "f@example.id")
+    r = stack.call("POST", "/v1/me/biodata/preview", form(sex="F"), token=token)
+    assert r.status == 200 and r.body["valid"] is True
+    assert r.body["decoded"]["district"]["name"] == "Cibinong"
+    assert r.body["warnings"] == [{"field": "sex", "code": "NIK_SEX_MISMATCH"}]
+    assert stack.call("GET", "/v1/me/biodata", token=token).status == 404
+
+
+def test_under_18_is_refused_at_once(stack, clock):
+    token = verified_applicant(stack, "g@example.id")
+    young = date(clock.now.year - 17, 1, 1)
+    r = stack.call("PUT", "/v1/me/biodata", form(nik=build_nik("32.01.01", young, "M", 1),
+                                                 date_of_birth=young.isoformat()), token=token)
+    assert r.status == 422 and r.body["fields"][0]["code"] == "UNDER_AGE"
+
+
+def test_a_nik_used_by_another_account_is_409(stack, ministry):
+    first = verified_applicant(stack, "h@example.id")
+    second = verified_applicant(stack, "i@example.id")
+    assert stack.call("PUT", "/v1/me/biodata", form(), token=first).status == 202
+    r = stack.call("PUT", "/v1/me/biodata", form(), token=second)
+    assert r.status == 409 and r.body["code"] == "NIK_ALREADY_USED"
+
+
+def test_a_rejected_applicant_corrects_and_is_verified(stack, ministry):
+    # Given the ministry knows the person under a slightly different name
+    register_person(ministry, name="Budi Santosa")
+    token = verified_applicant(stack, "j@example.id")
+    stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    stack.drain("NikQueue", "NikWorkerFunction")
+    assert status(stack, token)["status"] == "REJECTED" and status(stack, token)["reason"] == "DATA_MISMATCH"
+    assert stack.call("GET", "/v1/me/biodata", token=token).body["mismatched_fields"] == ["full_name"]
+    # When the applicant corrects the name
+    r = stack.call("PUT", "/v1/me/biodata", form(full_name="Budi Santosa"), token=token)
+    assert r.status == 202 and r.body["version"] == 2
+    stack.drain("NikQueue", "NikWorkerFunction")
+    # Then the new version is verified
+    assert status(stack, token)["status"] == "VERIFIED"
+
+
+def test_a_redelivered_check_after_an_outcome_makes_no_second_call(stack, ministry):
+    register_person(ministry)
+    token = verified_applicant(stack, "k@example.id")
+    stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    event = stack.sqs_event("NikQueue")
+    stack.registry.invoke("NikWorkerFunction", event)
+    # SQS delivers the same message again (at-least-once)
+    stack.registry.invoke("NikWorkerFunction", event)
+    assert ministry.simulator.counters["calls"] == 1
+
+
+def test_a_superseded_version_is_never_sent_to_the_ministry(stack, ministry):
+    register_person(ministry)
+    token = verified_applicant(stack, "l@example.id")
+    stack.call("PUT", "/v1/me/biodata", form(full_name="Budi Salah"), token=token)
+    stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    stack.drain("NikQueue", "NikWorkerFunction")
+    assert ministry.simulator.counters["calls"] == 1
+    assert status(stack, token)["status"] == "VERIFIED"
+
+
+def test_a_ministry_outage_loses_nothing(stack, ministry):
+    register_person(ministry)
+    token = verified_applicant(stack, "m@example.id")
+    stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    ministry.simulator.settings.update({"outage": True})
+    event = stack.sqs_event("NikQueue")
+    result = stack.registry.invoke("NikWorkerFunction", event)
+    assert len(result["batchItemFailures"]) == 1
+    assert status(stack, token)["status"] == "PENDING"
+    # the ministry comes back; the message becomes visible again and is processed
+    ministry.simulator.settings.update({"outage": False})
+    stack.release("NikQueue", event)
+    stack.drain("NikQueue", "NikWorkerFunction")
+    assert status(stack, token)["status"] == "VERIFIED"
+
+
+def test_a_retry_after_a_crash_carries_the_same_request_id(stack, ministry):
+    # Given the ministry answered but the worker crashed before recording
+    register_person(ministry)
+    token = verified_applicant(stack, "n@example.id")
+    stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    from prakerja.services.nik_check import request_id
+
+    me = stack.call("GET", "/v1/me", token=token).body
+    ministry.simulator.verify({"request_id": request_id(me["applicant_id"], 1), "nik": NIK,
+                               "full_name": "Budi Santoso", "date_of_birth": DOB.isoformat()})
+    # When the message is retried
+    stack.drain("NikQueue", "NikWorkerFunction")
+    # Then the ministry saw the same request id again and de-duplicated it
+    assert ministry.simulator.counters["duplicates"] == 1
+    assert status(stack, token)["status"] == "VERIFIED"
