@@ -2,14 +2,14 @@
 
 Rules and where they come from:
 
-* The KTP must be legible (Kartu Prakerja registration asks for a clear photo of the applicant's
-  KTP; officers and OCR read the NIK, name and date of birth from it).
-* The KTP-el card issued by Dukcapil is ID-1 sized, 85.6 x 53.98 mm (ISO/IEC 7810 ID-1, the size
-  Dukcapil specifies for the blanko KTP-el). Its smallest printed text stays readable at roughly
-  7 px/mm, so a photo that shows the card must be at least about **600 px on the long side and
-  380 px on the short side** (``Limits.min_long_px`` / ``Limits.min_short_px``). The sides are
-  compared after the EXIF orientation is applied; a rotation only swaps width and height, so the
-  long and short sides are those of the stored image.
+* The KTP must be legible: the Kartu Prakerja registration asks for a photo of the applicant's
+  KTP from which the NIK, name and date of birth can be read.
+* The KTP-el card issued by Dukcapil is 85.6 x 53.98 mm (the ISO/IEC 7810 ID-1 card size). Taking
+  about 7 pixels per millimetre of card as the least that keeps its small print readable, a photo
+  of the card needs roughly **600 px on the long side and 380 px on the short side**
+  (600 / 85.6 ~ 380 / 53.98 ~ 7; ``Limits.min_long_px`` / ``Limits.min_short_px``). The sides are
+  compared after the EXIF orientation is applied -- a rotation only swaps width and height -- and
+  at full resolution (before any reduced-scale decode).
 * Size in bytes: 10 kB .. 10 MB (``Limits.min_bytes`` / ``Limits.max_bytes``); anything smaller
   cannot hold a legible card photo, anything larger is refused before it is decoded.
 * Type by content (magic bytes), never by file name or declared Content-Type: JPEG, PNG and
@@ -29,7 +29,8 @@ refused with ``TOO_LARGE`` (``detail`` says "pixels") before its pixels are deco
 guard (``Image.DecompressionBombError``, raised by ``Image.open`` above twice
 ``Image.MAX_IMAGE_PIXELS``; ``DecompressionBombWarning`` above it, turned into an error here) is
 mapped to the same rejection. Genuine 64/108/200 MP phone photos land here too, and "too large"
-is the right advice for them. Pillow's global settings are never changed; ``normalise`` only
+is the right advice for them (``warnings.catch_warnings`` is process-wide, not per thread: fine
+for a single-threaded Lambda handler). Pillow's global settings are never changed; ``normalise`` only
 refuses to run if ``ImageFile.LOAD_TRUNCATED_IMAGES`` was switched on elsewhere in the process
 (truncated uploads would then pass as valid).
 

@@ -3,8 +3,9 @@
 Timeline of a batch (times stored and returned in UTC, stated by operators in WIB): opens_at ->
 closes_at -> (tick) CLOSED -> DRAWN -> at announce_at ANNOUNCED. A join counts when its
 server-stamped time is before closes_at; the draw reads only those. The draw's seed is
-``sha256(sha256(secret) : digest(sorted participants))``: the operator committed to the secret
-(its hash is stored as ``commitment``) before the batch opened, so nobody can steer it, and an
+``sha256(secret : digest(sorted participants))`` (``prakerja.domain.selection.draw_seed``): the
+operator committed to the secret (its hash is published as ``commitment``) before the batch
+opened, and the participant digest is fixed at the close, so neither side can steer it; an
 auditor re-runs it from the published participant list and the revealed secret.
 
 The tick is idempotent: every stage is deterministic and moves the stored status on with a
@@ -124,7 +125,8 @@ class Batches:
         seed = selection.draw_seed(secret, digest)
         result = selection.draw(participants, quota=int(meta["quota"]), seed=seed,
                                 priority_share=float(meta.get("priority_share") or 0.0),
-                                province_quotas=meta.get("province_quotas") or None)
+                                province_quotas={k: int(v) for k, v in (meta.get("province_quotas") or {}).items()}
+                                or None)
         key = f"draws/{batch_id}.json"
         audit = {"batch_id": batch_id, "closes_at": meta["closes_at"], "quota": meta["quota"],
                  "commitment": meta["commitment"], "secret": secret, "participants_digest": digest,

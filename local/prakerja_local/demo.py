@@ -1,0 +1,315 @@
+"""The main job on realistic input: N synthetic applicants through every step, over HTTP.
+
+``python -m prakerja_local.demo --applicants N --base-url http://127.0.0.1:8000`` drives a
+running local stack (``make demo`` starts one for it). Each applicant signs up, confirms the
+email from the mailbox, uploads a KTP-like JPEG with the presigned POST, submits biodata checked
+by the ministry simulator, takes the test and joins the open batch; then the clock is moved past
+the close and the announcement, and the funnel is printed as the government reported it in
+April 2020. A seeded share behaves like real people:
+
+=================  ===========================================================================
+behaviour          what the applicant does
+=================  ===========================================================================
+no_click           never clicks the email link (stops there)
+typo_caught        mistypes the NIK so that the local check refuses it (422), then corrects it
+typo_fixed         mistypes the NIK so that only the ministry can tell (REJECTED NOT_FOUND),
+                   then corrects it and is verified
+typo_gave_up       the same ministry rejection, but never corrects it
+fails_test         answers the test badly (FAILED)
+joins_late         tries to join only after the batch has closed (409 BATCH_CLOSED)
+=================  ===========================================================================
+
+With N >= 20 every behaviour occurs at least once; the sets are disjoint. The last line is
+machine-readable: ``funnel: registered=… email_verified=… nik_verified=… assessment_passed=…
+joined_batch=… selected=…`` (distinct people; joined and selected in any batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+
+from prakerja import clock as prakerja_clock
+from prakerja.domain.assessment import load_bank
+from prakerja_local import synth
+
+BEHAVIOURS = ("no_click", "typo_caught", "typo_fixed", "typo_gave_up", "fails_test", "joins_late")
+SHARES = {"no_click": 0.10, "typo_caught": 0.08, "typo_fixed": 0.06, "typo_gave_up": 0.06,
+          "fails_test": 0.10, "joins_late": 0.06}
+FUNNEL = ("registered", "email_verified", "nik_verified", "assessment_passed", "joined_batch", "selected")
+
+
+class DemoError(RuntimeError):
+    """The stack answered something the scenario did not expect."""
+
+
+def assign_behaviours(n: int, rng: random.Random) -> list[str]:
+    """One behaviour per applicant (``normal`` for most); each special one at least once when
+    ``n`` >= 20, disjoint."""
+    order = list(range(n))
+    rng.shuffle(order)
+    out = ["normal"] * n
+    pos = 0
+    for name in BEHAVIOURS:
+        count = max(1 if n >= 20 else 0, round(SHARES[name] * n))
+        for i in order[pos:pos + count]:
+            out[i] = name
+        pos += count
+    return out
+
+
+def expected_funnel(behaviours: list[str], quota: int) -> dict[str, int]:
+    """What the scenario intends, step by step (distinct people)."""
+    c = Counter(behaviours)
+    n = len(behaviours)
+    verified = n - c["no_click"]
+    joined = verified - c["typo_gave_up"] - c["fails_test"] - c["joins_late"]
+    return {"registered": n, "email_verified": verified, "nik_verified": verified - c["typo_gave_up"],
+            "assessment_passed": verified - c["fails_test"], "joined_batch": joined,
+            "selected": min(quota, joined)}
+
+
+@dataclass
+class Applicant:
+    """One synthetic person and what the demo holds for them."""
+
+    person: synth.Person
+    behaviour: str
+    tokens: dict[str, Any] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+
+class Demo:
+    """Drives the local stack at ``base_url`` over HTTP."""
+
+    def __init__(self, base_url: str, n: int, seed: int = 2020, workers: int = 8, timeout: float = 180.0) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30.0)
+        self.n, self.seed, self.workers, self.timeout = n, seed, workers, timeout
+        self.rng = random.Random(seed)
+        self.bank = {q.question_id: q for q in load_bank().items}
+
+    # ------------------------------------------------------------------ plumbing
+    def now(self) -> str:
+        return self.http.get("/_local/clock").json()["now"]
+
+    def advance(self, seconds: float) -> None:
+        self.http.post("/_local/clock", json={"advance_seconds": seconds}).raise_for_status()
+
+    def drain(self) -> None:
+        self.http.post("/_local/pumps/drain", json={"timeout": 120}, timeout=150).raise_for_status()
+
+    def wait_for(self, what: str, check: Callable[[], Any], timeout: float | None = None) -> Any:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise DemoError(f"timed out waiting for {what}")
+
+    def auth(self, a: Applicant) -> dict[str, str]:
+        return {"Authorization": f"Bearer {a.tokens['access_token']}"}
+
+    def refresh(self, a: Applicant) -> None:
+        """Refresh the access token as a real client does after time moved on."""
+        r = self.http.post("/v1/sessions/refresh", json={"refresh_token": a.tokens["refresh_token"]})
+        if r.status_code != 200:
+            raise DemoError(f"refresh failed: {r.status_code}")
+        a.tokens = r.json()
+
+    def me(self, a: Applicant) -> dict:
+        r = self.http.get("/v1/me", headers=self.auth(a))
+        if r.status_code == 401:
+            self.refresh(a)
+            r = self.http.get("/v1/me", headers=self.auth(a))
+        r.raise_for_status()
+        return r.json()
+
+    def expect(self, response: httpx.Response, status: int, what: str) -> dict:
+        if response.status_code != status:
+            raise DemoError(f"{what}: expected {status}, got {response.status_code} {response.text[:200]}")
+        return response.json() if response.content else {}
+
+    # ------------------------------------------------------------------ one applicant's way
+    def sign_up_and_confirm(self, a: Applicant) -> None:
+        p = a.person
+        self.expect(self.http.post("/v1/accounts", json={"email": p.email, "password": p.password, "consent": True}),
+                    202, "sign-up")
+        mail = self.wait_for("verification email", lambda: self.http.get("/_local/mailbox",
+                                                                         params={"to": p.email}).json())
+        if a.behaviour != "no_click":
+            token = mail[0]["text"].split("/v1/email-verifications/")[1].split()[0]
+            self.expect(self.http.get(f"/v1/email-verifications/{token}"), 200, "describe link")
+            self.expect(self.http.post(f"/v1/email-verifications/{token}"), 200, "confirm link")
+        a.tokens = self.expect(self.http.post("/v1/sessions", json={"email": p.email, "password": p.password}),
+                               200, "sign-in")
+
+    def upload_ktp(self, a: Applicant) -> None:
+        grant = self.expect(self.http.post("/v1/me/documents/ktp", json={"content_type": "image/jpeg"},
+                                           headers=self.auth(a)), 200, "presign")
+        photo = synth.ktp_photo(a.person, seed=self.seed + a.person.index)
+        r = httpx.post(grant["url"], data=grant["fields"], files={"file": ("ktp.jpg", photo, "image/jpeg")},
+                       timeout=30)
+        if r.status_code not in (200, 201, 204):
+            raise DemoError(f"upload to S3 failed: {r.status_code}")
+
+    def submit_biodata(self, a: Applicant, today: date) -> None:
+        p, rng = a.person, random.Random(self.seed * 7919 + p.index)
+        if a.behaviour == "typo_caught":
+            typo = synth.mistype_nik(p.nik, rng, catchable=True, today=today)
+            self.expect(self.http.put("/v1/me/biodata", json=p.biodata(nik=typo), headers=self.auth(a)), 422,
+                        "caught NIK typo")
+        if a.behaviour in {"typo_fixed", "typo_gave_up"}:
+            typo = synth.mistype_nik(p.nik, rng, catchable=False, today=today)
+            self.expect(self.http.put("/v1/me/biodata", json=p.biodata(nik=typo), headers=self.auth(a)), 202,
+                        "uncaught NIK typo")
+            self.wait_for("ministry rejection", lambda: self.me(a)["steps"]["nik"]["status"] == "REJECTED")
+            if a.behaviour == "typo_gave_up":
+                return
+        self.expect(self.http.put("/v1/me/biodata", json=p.biodata(), headers=self.auth(a)), 202, "biodata")
+
+    def take_test(self, a: Applicant) -> None:
+        started = self.expect(self.http.post("/v1/me/assessment", headers=self.auth(a)), 200, "start test")
+        good = a.behaviour != "fails_test"
+        for q in started["questions"]:
+            item = self.bank[q["question_id"]]
+            if item.correct:
+                option = item.correct if good else next(o.option_id for o in item.options if o.option_id != item.correct)
+            else:
+                option = item.options[(0 if item.reverse else -1) if good else (-1 if item.reverse else 0)].option_id
+            self.expect(self.http.put(f"/v1/me/assessment/answers/{q['question_id']}", json={"option_id": option},
+                                      headers=self.auth(a)), 200, "answer")
+        result = self.expect(self.http.post("/v1/me/assessment/submit", headers=self.auth(a)), 200, "submit")
+        if result["passed"] != good:
+            raise DemoError("test outcome differs from the scenario")
+
+    def journey(self, a: Applicant, today: date) -> None:
+        """Everything up to (not including) joining a batch."""
+        self.sign_up_and_confirm(a)
+        if a.behaviour == "no_click":
+            return
+        self.upload_ktp(a)
+        self.submit_biodata(a, today)
+        self.take_test(a)
+
+    def settled(self, a: Applicant) -> bool:
+        steps = self.me(a)["steps"]
+        if a.behaviour == "no_click":
+            return True
+        nik_done = steps["nik"]["status"] in {"VERIFIED", "REJECTED"} and (
+            a.behaviour == "typo_gave_up" or steps["nik"]["status"] == "VERIFIED")
+        return steps["ktp"]["status"] in {"VALID", "REJECTED"} and nik_done
+
+    # ------------------------------------------------------------------ the whole run
+    def run(self, out: Callable[[str], None] = print) -> dict[str, int]:
+        self.wait_for("local stack health", lambda: self._healthy(), timeout=120)
+        today = prakerja_clock.parse_iso(self.now()).astimezone(prakerja_clock.WIB).date()
+        people = synth.people(self.n, self.seed, today)
+        applicants = [Applicant(p, b) for p, b in zip(people, assign_behaviours(self.n, self.rng), strict=True)]
+        self.expect(self.http.post("/_local/ministry/people/bulk", json=[p.ministry_record() for p in people]),
+                    201, "ministry population")
+        out(f"demo: {self.n} applicants; behaviours {dict(Counter(a.behaviour for a in applicants))}")
+        self._parallel(lambda a: self.journey(a, today), applicants)
+        self._parallel(lambda a: self.wait_for("checks to settle", lambda: self.settled(a)), applicants)
+        batch = self.open_batch()
+        joiners = [a for a in applicants if self.eligible(a)]
+        on_time = [a for a in joiners if a.behaviour != "joins_late"]
+        self._parallel(lambda a: self.expect(self.http.post(f"/v1/batches/{batch['batch_id']}/participants",
+                                                            headers=self.auth(a)), 201, "join"), on_time)
+        self.close_and_announce(batch, [a for a in joiners if a.behaviour == "joins_late"])
+        funnel = self.funnel(applicants)
+        expected = expected_funnel([a.behaviour for a in applicants], int(batch["quota"]))
+        self.report(funnel, expected, out)
+        return funnel
+
+    def _healthy(self) -> bool:
+        try:
+            return self.http.get("/_local/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _parallel(self, work: Callable[[Applicant], Any], applicants: list[Applicant]) -> None:
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            list(pool.map(work, applicants))
+
+    def open_batch(self) -> dict:
+        batches = self.http.get("/v1/batches").json()["batches"]
+        found = [b for b in batches if b["status"] == "OPEN"]
+        if not found:
+            raise DemoError("no open batch")
+        return found[0]
+
+    def eligible(self, a: Applicant) -> bool:
+        if a.behaviour == "no_click":
+            return False
+        steps = self.me(a)["steps"]
+        return all(steps[s]["status"] in {"VERIFIED", "VALID", "PASSED"} for s in ("email", "ktp", "nik", "assessment"))
+
+    def close_and_announce(self, batch: dict, late: list[Applicant]) -> None:
+        now = prakerja_clock.parse_iso(self.now())
+        self.advance((prakerja_clock.parse_iso(batch["closes_at"]) - now).total_seconds() + 61)
+        for a in late:
+            self.refresh(a)
+            self.expect(self.http.post(f"/v1/batches/{batch['batch_id']}/participants", headers=self.auth(a)),
+                        409, "late join")
+        self.drain()
+        now = prakerja_clock.parse_iso(self.now())
+        self.advance((prakerja_clock.parse_iso(batch["announce_at"]) - now).total_seconds() + 61)
+        self.drain()
+
+    def funnel(self, applicants: list[Applicant]) -> dict[str, int]:
+        counts = dict.fromkeys(FUNNEL, 0)
+        for a in applicants:
+            steps = self.me(a)["steps"]
+            counts["registered"] += 1
+            counts["email_verified"] += steps["email"]["status"] == "VERIFIED"
+            counts["nik_verified"] += steps["nik"]["status"] == "VERIFIED"
+            counts["assessment_passed"] += steps["assessment"]["status"] == "PASSED"
+            counts["joined_batch"] += steps["batch"]["status"] in {"JOINED", "SELECTED", "NOT_SELECTED"}
+            counts["selected"] += steps["batch"]["status"] == "SELECTED"
+        return counts
+
+    @staticmethod
+    def report(funnel: dict[str, int], expected: dict[str, int], out: Callable[[str], None]) -> None:
+        total = funnel["registered"] or 1
+        out("")
+        out(f"{'step':<20}{'people':>8}{'% of registered':>18}{'scenario':>10}")
+        for step in FUNNEL:
+            mark = "" if funnel[step] == expected[step] else "  <-- differs"
+            out(f"{step:<20}{funnel[step]:>8}{100 * funnel[step] / total:>17.2f}%{expected[step]:>10}{mark}")
+        out("expected: " + " ".join(f"{k}={v}" for k, v in expected.items()))
+        out("funnel: " + " ".join(f"{k}={v}" for k, v in funnel.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``--applicants N --base-url URL --seed S``. Exit 1 when the funnel differs."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--applicants", type=int, default=100)
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args(argv)
+    demo = Demo(args.base_url, args.applicants, args.seed, args.workers)
+    lines: list[str] = []
+
+    def out(line: str) -> None:
+        lines.append(line)
+        print(line, flush=True)
+
+    funnel = demo.run(out)
+    expected = next(line for line in lines if line.startswith("expected: "))
+    return 0 if expected.removeprefix("expected: ") == " ".join(f"{k}={v}" for k, v in funnel.items()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
