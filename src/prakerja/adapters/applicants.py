@@ -116,6 +116,14 @@ class ApplicantStore:
             raise
         return True
 
+    def next_counter(self, applicant_id: str, name: str) -> int:
+        """Atomically add one to a counter on the profile and return the new value (1 first)."""
+        response = self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"},
+                                      UpdateExpression="ADD #n :one", ConditionExpression="attribute_exists(pk)",
+                                      ExpressionAttributeNames={"#n": name}, ExpressionAttributeValues={":one": 1},
+                                      ReturnValues="UPDATED_NEW")
+        return int(response["Attributes"][name])
+
     def delete_account(self, applicant_id: str, email_key: str) -> None:
         """Delete every item of the applicant and its email sentinel (account deletion)."""
         keys = [(i["pk"], i["sk"]) for i in self._items(applicant_id)]

@@ -1,8 +1,8 @@
 """The KTP photo step: hand out a presigned POST; check and normalise what lands in S3.
 
 Rules: the server chooses the key (``uploads/<applicant_id>/<upload_id>``) and records when each
-upload was issued; the most recently issued upload that turns out valid is the applicant's KTP,
-whatever order S3 events arrive in. Everything that lands is re-checked (size, type by magic
+upload was issued; the most recently issued upload (a per-applicant sequence number given at presign) that turns
+out valid is the applicant's KTP, whatever order S3 events arrive in. Everything that lands is re-checked (size, type by magic
 bytes, full decode) because the policy is not enforced by the local emulator and clients lie.
 The normalised JPEG is stored under ``ktp/<applicant_id>/<upload_id>.jpg`` and every version of
 the original is deleted (no GPS-tagged original lingers).
@@ -89,8 +89,9 @@ class KtpPhotos:
         upload_id = uuid.uuid4().hex
         key = upload_key(applicant_id, upload_id)
         expires = now + timedelta(seconds=self.w.settings.ktp_upload_seconds)
+        sequence = self.w.store.next_counter(applicant_id, "ktp_uploads_issued")
         self.w.store.put_upload(applicant_id, upload_id, {
-            "content_type": content_type, "issued_at": now.isoformat(timespec="microseconds"),
+            "content_type": content_type, "issued_at": clock.iso(now), "sequence": sequence,
             "key": key, "status": "ISSUED", "ttl": int(now.timestamp()) + 30 * 86400,
         })
         post = self.photos.presigned_post(key, content_type, self.limits.min_bytes, self.limits.max_bytes,
@@ -152,10 +153,10 @@ class KtpPhotos:
             # newest issued valid upload wins, whatever order events arrive in
             store.transact([store.update_item(
                 applicant_id, "PROFILE",
-                {"steps.ktp": step, "ktp_issued_at": upload["issued_at"],
+                {"steps.ktp": step, "ktp_sequence": upload["sequence"],
                  "ktp_key": f"{OUTPUT_PREFIX}{applicant_id}/{upload['upload_id']}.jpg"},
-                condition="attribute_not_exists(ktp_issued_at) OR ktp_issued_at <= :issued",
-                cond_values={":issued": upload["issued_at"]})])
+                condition="attribute_not_exists(ktp_sequence) OR ktp_sequence <= :seq",
+                cond_values={":seq": upload["sequence"]})])
         else:
             # a refused photo never replaces a valid KTP
             store.transact([store.update_item(applicant_id, "PROFILE", {"steps.ktp": step},
