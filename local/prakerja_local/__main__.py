@@ -26,13 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m prakerja_local", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
     parser.add_argument("--moto-port", type=int, default=0, help="moto server port (0: a free port)")
-    parser.add_argument(
-        "--ministry-port", type=int, default=0, help="ministry simulator port (0: a free port)"
-    )
+    parser.add_argument("--ministry-port", type=int, default=0, help="ministry simulator port (0: a free port)")
     parser.add_argument("--seed", type=Path, default=DEFAULT_SEED, help="seed file (default: the package's)")
-    parser.add_argument(
-        "--state-dir", type=Path, default=None, help="directory for stack.json (ports, names)"
-    )
+    parser.add_argument("--state-dir", type=Path, default=None, help="directory for stack.json (ports, names)")
     parser.add_argument("--template", type=Path, default=None, help="template (default: the repo's)")
     parser.add_argument("--static-dir", type=Path, default=None, help="web client files served at /")
     parser.add_argument("--verbose", action="store_true", help="debug logs")

@@ -33,9 +33,7 @@ log = logging.getLogger("prakerja_local.clock")
 class LocalClock:
     """A clock that runs at real speed from a movable origin (aware UTC datetimes)."""
 
-    def __init__(
-        self, start: datetime | None = None, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, start: datetime | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._origin = (start or datetime.now(UTC)).astimezone(UTC)
@@ -137,9 +135,7 @@ class Scheduler:
         self.jobs = []
         for schedule in schedules:
             if schedule.seconds is None:
-                log.warning(
-                    "schedule %s (%s) not supported locally: skipped", schedule.rule_name, schedule.expression
-                )
+                log.warning("schedule %s (%s) not supported locally: skipped", schedule.rule_name, schedule.expression)
                 continue
             self.jobs.append(_Job(schedule, int(now // schedule.seconds)))
         self.fired: deque[tuple[str, str]] = deque(maxlen=100)

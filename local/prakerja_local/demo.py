@@ -164,7 +164,8 @@ class Demo:
             raise DemoError(f"upload to S3 failed: {r.status_code}")
 
     def submit_biodata(self, a: Applicant, today: date) -> None:
-        p, rng = a.person, random.Random(self.seed * 7919 + p.index)
+        p = a.person
+        rng = random.Random(self.seed * 7919 + p.index)
         if a.behaviour == "typo_caught":
             typo = synth.mistype_nik(p.nik, rng, catchable=True, today=today)
             self.expect(self.http.put("/v1/me/biodata", json=p.biodata(nik=typo), headers=self.auth(a)), 422,
@@ -184,7 +185,8 @@ class Demo:
         for q in started["questions"]:
             item = self.bank[q["question_id"]]
             if item.correct:
-                option = item.correct if good else next(o.option_id for o in item.options if o.option_id != item.correct)
+                wrong = next(o.option_id for o in item.options if o.option_id != item.correct)
+                option = item.correct if good else wrong
             else:
                 option = item.options[(0 if item.reverse else -1) if good else (-1 if item.reverse else 0)].option_id
             self.expect(self.http.put(f"/v1/me/assessment/answers/{q['question_id']}", json={"option_id": option},
@@ -298,8 +300,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--start", action="store_true",
+                        help="start a local stack of its own on a free port (quota: half the applicants)")
     args = parser.parse_args(argv)
-    demo = Demo(args.base_url, args.applicants, args.seed, args.workers)
+    if args.start:
+        from pathlib import Path
+
+        from prakerja_local import launch
+
+        quota = str(max(1, args.applicants // 2))
+        stack = launch.start(Path("artifacts/demo-stack.log"), env={"PRAKERJA_LOCAL_QUOTA": quota})
+        print(f"demo: local stack at {stack.base_url} (log: {stack.log_path}; batch quota {quota})", flush=True)
+        try:
+            return _run(Demo(stack.base_url, args.applicants, args.seed, args.workers))
+        finally:
+            stack.stop()
+    return _run(Demo(args.base_url, args.applicants, args.seed, args.workers))
+
+
+def _run(demo: Demo) -> int:
     lines: list[str] = []
 
     def out(line: str) -> None:

@@ -177,9 +177,7 @@ class FunctionRegistry:
         ensure_event_loop()
         started = time.monotonic()
         module = _import_handler_module(module_name, path, own)
-        log.info(
-            "cold start %s (%s) in %.0f ms", function_id, fn.handler, (time.monotonic() - started) * 1000
-        )
+        log.info("cold start %s (%s) in %.0f ms", function_id, fn.handler, (time.monotonic() - started) * 1000)
         return getattr(module, attribute)
 
     def context(self, function_id: str) -> LambdaContext:

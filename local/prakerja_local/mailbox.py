@@ -28,9 +28,7 @@ _MARK = "_prakerja_mailbox"
 _URL_RE = re.compile(r"https?://[^\s<>\"')]+")
 
 
-def _record(
-    message_id: str | None, sender: str, to: list[str], subject: str, text: str, body_html: str
-) -> None:
+def _record(message_id: str | None, sender: str, to: list[str], subject: str, text: str, body_html: str) -> None:
     entry = {
         "message_id": message_id,
         "from": sender,
@@ -197,9 +195,7 @@ def render_html(found: list[dict[str, Any]]) -> str:
     """A small HTML page listing ``found``, newest first, with clickable links."""
     items = []
     for m in reversed(found):
-        links = "".join(
-            f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in _links(m["html"])
-        )
+        links = "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in _links(m["html"]))
         frame = (
             (
                 f'<details><summary>HTML</summary><iframe sandbox srcdoc="{html.escape(m["html"])}" '

@@ -260,9 +260,7 @@ class MinistrySimulator:
                 self.counters["duplicates"] += 1
                 self.counters["answered"] += 1
                 return 200, stored, {}
-            verdict = evaluate(
-                self.population.get(payload["nik"]), payload["full_name"], payload["date_of_birth"]
-            )
+            verdict = evaluate(self.population.get(payload["nik"]), payload["full_name"], payload["date_of_birth"])
             answer = {"request_id": payload["request_id"], **verdict}
             self.answers[payload["request_id"]] = answer
             self.counters["answered"] += 1
@@ -277,9 +275,7 @@ class MinistrySimulator:
         try:
             person = self.add(request.get_json(silent=True, force=True))
         except ValueError as exc:
-            return _json(
-                {"code": "VALIDATION_FAILED", "message": "invalid person", "fields": exc.args[0]}, 422
-            )
+            return _json({"code": "VALIDATION_FAILED", "message": "invalid person", "fields": exc.args[0]}, 422)
         return _json(asdict(person), 201)
 
     def _add_people(self, request: Request) -> Response:

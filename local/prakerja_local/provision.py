@@ -125,13 +125,13 @@ def _create_queues(p: _Provisioner, visibility_cap: int, overrides: Mapping[str,
         props = p.props(rid)
         visibility = overrides.get(rid, min(int(props.get("VisibilityTimeout", 30)), visibility_cap))
         name = p.name(rid, props.get("QueueName"))
+        if props.get("FifoQueue") and not name.endswith(".fifo"):
+            name += ".fifo"
         url = sqs.create_queue(QueueName=name, Attributes=_queue_attributes(props, visibility))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         p.res.physical[rid] = {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
         p.res.visibility[rid] = visibility
-        log.debug(
-            "queue %s visibility %ss (template %s)", name, visibility, props.get("VisibilityTimeout", 30)
-        )
+        log.debug("queue %s visibility %ss (template %s)", name, visibility, props.get("VisibilityTimeout", 30))
 
 
 def _apply_queue_policies(p: _Provisioner) -> None:
@@ -245,9 +245,7 @@ def _configure_bucket(s3: Any, name: str, props: Mapping[str, Any]) -> None:
     if versioning:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["Status"]})
     if props.get("PublicAccessBlockConfiguration"):
-        s3.put_public_access_block(
-            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
-        )
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     encryption = _encryption_rules(props)
     if encryption:
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": encryption})
@@ -312,9 +310,7 @@ def provision(
     ``visibility_overrides`` (queue logical id -> seconds) says otherwise.
     """
     clients = client_factory(target)
-    resources = Resources(
-        parameters={**template.parameter_defaults(), **(parameters or {})}, stack_name=name_prefix
-    )
+    resources = Resources(parameters={**template.parameter_defaults(), **(parameters or {})}, stack_name=name_prefix)
     p = _Provisioner(clients, template, resources)
     _create_queues(p, visibility_cap, visibility_overrides or {})
     _apply_queue_policies(p)

@@ -46,9 +46,7 @@ def sqs_record(message: dict[str, Any], queue_arn: str, region: str = REGION) ->
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": dict(message.get("Attributes", {})),
-        "messageAttributes": {
-            k: _lambda_attribute(v) for k, v in message.get("MessageAttributes", {}).items()
-        },
+        "messageAttributes": {k: _lambda_attribute(v) for k, v in message.get("MessageAttributes", {}).items()},
         "md5OfBody": message.get("MD5OfBody"),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,

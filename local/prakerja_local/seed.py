@@ -63,9 +63,7 @@ def _quota_override() -> int | None:
     return int(value) if value else None
 
 
-def seed_batches(
-    dynamodb: Any, table_name: str, specs: list[dict[str, Any]], start: datetime
-) -> list[dict[str, Any]]:
+def seed_batches(dynamodb: Any, table_name: str, specs: list[dict[str, Any]], start: datetime) -> list[dict[str, Any]]:
     """Write every batch of ``specs`` to ``table_name``; returns the META items."""
     serializer = TypeSerializer()
     quota = _quota_override()
@@ -73,9 +71,7 @@ def seed_batches(
     for spec in specs:
         items = batch_items(spec, start, quota=quota)
         for item in items:
-            dynamodb.put_item(
-                TableName=table_name, Item={k: serializer.serialize(v) for k, v in item.items()}
-            )
+            dynamodb.put_item(TableName=table_name, Item={k: serializer.serialize(v) for k, v in item.items()})
         metas.append(items[0])
     return metas
 

@@ -181,9 +181,7 @@ class LocalStack:
 
     def _start_workers(self) -> None:
         sqs = client_factory(self.moto_endpoint)
-        self.pumps = build_pumps(
-            self.template.sqs_sources(), self.resources.physical, lambda: sqs("sqs"), self.invoke
-        )
+        self.pumps = build_pumps(self.template.sqs_sources(), self.resources.physical, lambda: sqs("sqs"), self.invoke)
         self.pumps.start()
         self.scheduler = Scheduler(self.clock, self.template.schedules(self.name_prefix), self.invoke)
         self.scheduler.start()

@@ -123,5 +123,6 @@ def test_an_object_with_no_known_upload_is_ignored(stack):
 def test_a_malformed_notification_fails_back_to_the_queue(stack):
     event = {"Records": [{"messageId": "m1", "receiptHandle": "r", "body": "not json", "attributes": {},
                           "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                          "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q", "awsRegion": "ap-southeast-3"}]}
+                          "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q",
+                          "awsRegion": "ap-southeast-3"}]}
     assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}

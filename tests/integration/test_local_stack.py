@@ -64,8 +64,7 @@ def test_the_yaml_loader_reads_cloudformation_short_tags(tmp_path: Path) -> None
     # Given a template using !Ref, !GetAtt (dotted and list), !Sub and !If
     path = tmp_path / "t.yaml"
     path.write_text(
-        "A: !Ref X\nB: !GetAtt Q.Arn\nC: !GetAtt [Q, QueueName]\nD: !Sub 'x-${AWS::Region}'\n"
-        "E: !If [Cond, 1, 2]\n",
+        "A: !Ref X\nB: !GetAtt Q.Arn\nC: !GetAtt [Q, QueueName]\nD: !Sub 'x-${AWS::Region}'\nE: !If [Cond, 1, 2]\n",
         encoding="utf-8",
     )
 
@@ -175,16 +174,11 @@ def test_provisioning_creates_the_secret_and_verifies_the_sender(aws: None) -> N
     res = provision(None, TEMPLATE)
 
     # Then the secret holds the template's JSON plus a 64-character generated key
-    value = json.loads(
-        _client("secretsmanager").get_secret_value(SecretId=res.ref("AppSecrets"))["SecretString"]
-    )
+    value = json.loads(_client("secretsmanager").get_secret_value(SecretId=res.ref("AppSecrets"))["SecretString"])
     assert value["jwt_kid"] == "k1" and value["hmac_kid"] == "h1"
     assert len(value["seed"]) == 64 and value["seed"].isalnum()
     # And SES accepts the sender
-    assert (
-        res.parameters["SenderEmail"]
-        in _client("ses").list_verified_email_addresses()["VerifiedEmailAddresses"]
-    )
+    assert res.parameters["SenderEmail"] in _client("ses").list_verified_email_addresses()["VerifiedEmailAddresses"]
 
 
 def test_function_environments_are_globals_plus_their_own_resolved(aws: None) -> None:
@@ -235,9 +229,7 @@ def test_the_guard_serialises_dynamodb_requests(aws: None) -> None:
 
     # When another thread writes while this one holds the guard's lock
     with moto_guard.LOCK:
-        writer = threading.Thread(
-            target=lambda: (ddb.put_item(TableName="t", Item={"pk": {"S": "a"}}), done.set())
-        )
+        writer = threading.Thread(target=lambda: (ddb.put_item(TableName="t", Item={"pk": {"S": "a"}}), done.set()))
         writer.start()
         blocked = not done.wait(0.5)
 
@@ -356,9 +348,7 @@ def test_a_binary_body_is_base64_encoded_and_an_empty_one_left_out() -> None:
 
     # Then
     assert with_body["isBase64Encoded"] is True and base64.b64decode(with_body["body"]) == b"\xff\xd8\xff"
-    assert (
-        "body" not in without and "pathParameters" not in without and "queryStringParameters" not in without
-    )
+    assert "body" not in without and "pathParameters" not in without and "queryStringParameters" not in without
 
 
 def test_the_gateway_returns_the_handlers_response_and_404s_unknown_routes() -> None:
@@ -437,9 +427,7 @@ def _dummy_function_tree(root: Path) -> Template:
                     "CodeUri": f"functions/{name}/",
                     "Handler": "app.handler",
                     "Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": name}},
-                    "Events": {
-                        "Get": {"Type": "HttpApi", "Properties": {"Path": f"/{name}/word", "Method": "GET"}}
-                    },
+                    "Events": {"Get": {"Type": "HttpApi", "Properties": {"Path": f"/{name}/word", "Method": "GET"}}},
                 },
             }
             for name in ("one", "two")
@@ -470,10 +458,7 @@ def test_functions_load_under_unique_names_with_their_own_siblings_and_environme
     assert registry.shared_environment() == {"TABLE": "t"}
     assert "POWERTOOLS_SERVICE_NAME" not in os.environ
     context = registry.context("OneFunction")
-    assert (
-        context.function_name == "prakerja-local-OneFunction"
-        and 0 < context.get_remaining_time_in_millis() <= 7000
-    )
+    assert context.function_name == "prakerja-local-OneFunction" and 0 < context.get_remaining_time_in_millis() <= 7000
 
 
 # ---------------------------------------------------------------------- pumps
@@ -504,9 +489,7 @@ def test_a_pump_deletes_successes_and_leaves_failures_on_the_queue(aws: None) ->
     def invoke(function_id: str, event: dict[str, Any]) -> dict[str, Any]:
         events.append(event)
         return {
-            "batchItemFailures": [
-                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"
-            ]
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"]
         }
 
     source = SqsSource("F", "E", "Q", 10, 1, ("ReportBatchItemFailures",))
@@ -702,9 +685,7 @@ def test_people_are_validated_when_added() -> None:
     client = Client(MinistrySimulator())
 
     # When a valid person, an invalid one and a bulk list are posted
-    ok = client.post(
-        "/people", json={"nik": "3201010101900001", "full_name": "Budi", "date_of_birth": "1990-01-01"}
-    )
+    ok = client.post("/people", json={"nik": "3201010101900001", "full_name": "Budi", "date_of_birth": "1990-01-01"})
     bad = client.post("/people", json={"nik": "123", "full_name": "", "date_of_birth": "01-01-1990"})
     bulk = client.post(
         "/people/bulk",
@@ -762,9 +743,7 @@ def test_a_schedule_fires_once_when_real_time_crosses_its_boundary() -> None:
     assert function_id == "TickFunction"
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
     assert event["time"] == "2026-04-11T10:01:00Z" and event["region"] == "ap-southeast-3"
-    assert event["resources"] == [
-        "arn:aws:events:ap-southeast-3:123456789012:rule/prakerja-local-TickFunction-Tick"
-    ]
+    assert event["resources"] == ["arn:aws:events:ap-southeast-3:123456789012:rule/prakerja-local-TickFunction-Tick"]
     assert event["detail"] == {} and event["account"] == "123456789012" and event["version"] == "0"
 
 

@@ -232,7 +232,8 @@ class ApplicantStore:
 
     def memberships(self, applicant_id: str) -> list[dict]:
         """The applicant's batch memberships (MEMBER#... items), oldest first by join time."""
-        page = self.t.query(KeyConditionExpression=Key("pk").eq(app_pk(applicant_id)) & Key("sk").begins_with("MEMBER#"),
+        condition = Key("pk").eq(app_pk(applicant_id)) & Key("sk").begins_with("MEMBER#")
+        page = self.t.query(KeyConditionExpression=condition,
                             ConsistentRead=True)
         return sorted((plain(i) for i in page.get("Items", [])), key=lambda i: i.get("joined_at", ""))
 

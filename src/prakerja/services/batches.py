@@ -88,7 +88,8 @@ class Batches:
             store.update_item(applicant_id, "PROFILE", {"active_batch": batch_id,
                                                         "active_batch_closes_at": meta["closes_at"]},
                               condition="attribute_not_exists(selected_batch) AND "
-                                        "(attribute_not_exists(active_batch_closes_at) OR active_batch_closes_at <= :now)",
+                                        "(attribute_not_exists(active_batch_closes_at)"
+                                        " OR active_batch_closes_at <= :now)",
                               cond_values={":now": clock.iso(now)}),
         ])
         if not joined:

@@ -1,9 +1,10 @@
 """The KTP photo step: hand out a presigned POST; check and normalise what lands in S3.
 
-Rules: the server chooses the key (``uploads/<applicant_id>/<upload_id>``) and records when each
-upload was issued; the most recently issued upload (a per-applicant sequence number given at presign) that turns
-out valid is the applicant's KTP, whatever order S3 events arrive in. Everything that lands is re-checked (size, type by magic
-bytes, full decode) because the policy is not enforced by the local emulator and clients lie.
+Rules: the server chooses the key (``uploads/<applicant_id>/<upload_id>``) and gives each upload a
+per-applicant sequence number at presign; the most recently issued upload that turns out valid is
+the applicant's KTP, whatever order S3 events arrive in. Everything that lands is re-checked
+(size, type by magic bytes, full decode) because the policy is not enforced by the local emulator
+and clients lie.
 The normalised JPEG is stored under ``ktp/<applicant_id>/<upload_id>.jpg`` and every version of
 the original is deleted (no GPS-tagged original lingers).
 """
