@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, mailbox, sign_in, sign_up
+from tests.integration.support import PASSWORD, mailbox, sign_in, sign_up
 
 
 def test_sign_up_answers_202_and_queues_a_verification_email(stack):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import sign_in, sign_up, verified_applicant
-
 from prakerja.domain.assessment import load_bank
+from tests.integration.support import sign_in, sign_up, verified_applicant
 
 TICK = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
 

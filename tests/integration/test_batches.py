@@ -6,12 +6,12 @@ import json
 from datetime import timedelta
 
 import boto3
-from conftest import mailbox, sign_in, verified_applicant
 
 from prakerja import clock as prakerja_clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import selection
+from tests.integration.support import mailbox, sign_in, verified_applicant
 
 TICK = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
 SECRET = "rahasia-undian-gelombang-uji-0001"

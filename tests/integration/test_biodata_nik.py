@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from conftest import sign_up, verified_applicant
-
 from prakerja.domain.nik import build_nik
+from tests.integration.support import sign_up, verified_applicant
 
 DOB = date(1990, 5, 17)
 NIK = build_nik("32.01.01", DOB, "M", 1)
@@ -30,7 +29,7 @@ def status(stack, token: str) -> dict:
 
 def test_biodata_needs_a_verified_email(stack):
     sign_up(stack, "a@example.id")
-    from conftest import sign_in
+    from tests.integration.support import sign_in
 
     token = sign_in(stack, "a@example.id")["access_token"]
     r = stack.call("PUT", "/v1/me/biodata", form(), token=token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import link_token, mailbox, sign_in, sign_up
+from tests.integration.support import link_token, mailbox, sign_in, sign_up
 
 
 def _token(stack, email: str) -> str:

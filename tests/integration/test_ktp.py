@@ -9,8 +9,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import verified_applicant
 from PIL import Image
+
+from tests.integration.support import verified_applicant
 
 PHOTOS = Path(__file__).parents[1] / "fixtures" / "photos"
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import mailbox
-
 from prakerja.adapters.outbox import Outbox
+from tests.integration.support import mailbox
 
 
 class Killed(Exception):
@@ -38,8 +37,8 @@ def test_a_crash_between_writing_the_account_and_queueing_its_email_is_repaired(
 
 
 def test_a_crash_before_queueing_a_nik_check_is_repaired(stack, clock, monkeypatch, ministry):
-    from conftest import verified_applicant
-    from test_biodata_nik import DOB, NIK, form
+    from tests.integration.support import verified_applicant
+    from tests.integration.test_biodata_nik import DOB, NIK, form
 
     ministry.simulator.add({"nik": NIK, "full_name": "Budi Santoso", "date_of_birth": DOB.isoformat()})
     token = verified_applicant(stack, "rudi@example.id")
