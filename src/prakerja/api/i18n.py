@@ -114,6 +114,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ALREADY_SELECTED": ("Anda sudah terpilih di gelombang sebelumnya.", "You were already selected in a batch."),
 }
 
+# Step reasons shown as ``reason`` in ``GET /v1/me`` (clients render them in the reader's language).
+REASONS: dict[str, tuple[str, str]] = {
+    # NIK check (the ministry's answer)
+    "NOT_FOUND": ("NIK tidak ditemukan di data kependudukan. Periksa setiap angka NIK Anda.",
+                  "The NIK was not found in the civil registry. Check every digit of your NIK."),
+    "DATA_MISMATCH": ("Data tidak sesuai dengan data kependudukan. Periksa kolom yang ditandai.",
+                      "Your data does not match the civil registry. Check the marked fields."),
+    "DECEASED": ("NIK tercatat atas nama orang yang telah meninggal.", "The NIK belongs to a deceased person."),
+    "INACTIVE": ("NIK tidak aktif. Hubungi Dinas Dukcapil setempat.",
+                 "The NIK is inactive. Contact your local civil registry office."),
+    "NOT_CITIZEN": ("Program ini untuk Warga Negara Indonesia.", "This programme is for Indonesian citizens."),
+    "EXCLUDED": ("Anda termasuk kelompok yang tidak dapat mengikuti program ini (misalnya ASN, TNI, Polri).",
+                 "You belong to a group that cannot join this programme (e.g. civil servants, TNI, Polri)."),
+    # KTP photo
+    "TOO_SMALL": ("Berkas terlalu kecil (minimal 10 KB). Foto ulang KTP Anda.",
+                  "The file is too small (at least 10 KB). Take a new photo of your KTP."),
+    "TOO_LARGE": ("Berkas terlalu besar (maksimal 10 MB atau 50 megapiksel).",
+                  "The file is too large (at most 10 MB or 50 megapixels)."),
+    "UNSUPPORTED_TYPE": ("Jenis berkas tidak didukung. Gunakan JPEG, PNG atau HEIC.",
+                         "Unsupported file type. Use JPEG, PNG or HEIC."),
+    "CORRUPT": ("Berkas rusak atau terpotong. Unggah ulang.", "The file is damaged or incomplete. Upload it again."),
+    "LOW_RESOLUTION": ("Foto terlalu kecil untuk dibaca (minimal 600 x 380 piksel).",
+                       "The photo is too small to read (at least 600 x 380 pixels)."),
+    # test
+    "SCORE_BELOW_PASS_MARK": ("Nilai tes di bawah batas lulus.", "The test score is below the pass mark."),
+}
+
 GENERIC = ("Permintaan tidak dapat diproses.", "The request could not be processed.")
 
 
@@ -128,4 +155,10 @@ def pick_language(accept_language: str | None) -> str:
 def message(code: str, lang: str = "id") -> str:
     """The text for ``code`` in ``lang`` (``"id"`` or ``"en"``)."""
     id_text, en_text = MESSAGES.get(code, GENERIC)
+    return en_text if lang == "en" else id_text
+
+
+def reason_text(code: str, lang: str = "id") -> str:
+    """The text for a step reason shown in ``GET /v1/me`` (falls back to the generic text)."""
+    id_text, en_text = REASONS.get(code, GENERIC)
     return en_text if lang == "en" else id_text
