@@ -42,8 +42,10 @@ def render() -> str:
     statuses = ", ".join(f"{cls.__name__} {status}" for cls, status in STATUS.items())
     rows = [f"| `{code}` | {id_text} | {en_text} |" for code, (id_text, en_text) in sorted(MESSAGES.items())]
     reasons = [f"| `{code}` | {id_text} | {en_text} |" for code, (id_text, en_text) in sorted(REASONS.items())]
-    return (HEADER.replace("{statuses}", statuses) + "\n".join(rows) + "\n\n## Step reasons (`reason` in `GET /v1/me`)\n\n"
-            + "| reason | Bahasa Indonesia | English |\n|---|---|---|\n" + "\n".join(reasons) + "\n")
+    reasons_header = (
+        "\n\n## Step reasons (`reason` in `GET /v1/me`)\n\n| reason | Bahasa Indonesia | English |\n|---|---|---|\n"
+    )
+    return HEADER.replace("{statuses}", statuses) + "\n".join(rows) + reasons_header + "\n".join(reasons) + "\n"
 
 
 def main(argv: list[str]) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from prakerja_local import launch
 from prakerja_local.demo import Demo
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from moto import mock_aws
-from prakerja_local.ministry import MinistryServer
 
 from prakerja import clock as prakerja_clock
 from prakerja.adapters import aws as aws_adapter
+from prakerja_local.ministry import MinistryServer
 from tests.integration.harness import Stack, start_stack
 
 

@@ -23,6 +23,10 @@ import boto3
 import httpx
 import pytest
 from moto import mock_aws
+from werkzeug.test import Client, EnvironBuilder
+from werkzeug.wrappers import Request
+
+from prakerja import clock as prakerja_clock
 from prakerja_local import mailbox, moto_guard
 from prakerja_local.clock import LocalClock, Scheduler
 from prakerja_local.functions import FunctionRegistry
@@ -32,10 +36,6 @@ from prakerja_local.provision import provision
 from prakerja_local.pumps import QueuePump, failed_ids, sqs_event
 from prakerja_local.seed import batch_items, commitment, load_seed
 from prakerja_local.template import REGION, Route, Schedule, SqsSource, Template, load_yaml, rate_seconds
-from werkzeug.test import Client, EnvironBuilder
-from werkzeug.wrappers import Request
-
-from prakerja import clock as prakerja_clock
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -17,13 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from prakerja_local.synth import Person, ktp_photo, mistype_nik, people, place_name
 
 from prakerja.domain import regions
 from prakerja.domain.accounts import normalise_email, password_issue
 from prakerja.domain.biodata import EDUCATION_LEVELS, WORK_STATUSES, Biodata, check_biodata
 from prakerja.domain.eligibility import age_on
 from prakerja.domain.nik import NIK_DATE_INVALID, NIK_REGION_UNKNOWN, NikError, parse_nik
+from prakerja_local.synth import Person, ktp_photo, mistype_nik, people, place_name
 
 TODAY = date(2025, 6, 1)
 SEED = 20250601
