@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
+from fastapi.responses import HTMLResponse, Response
 
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer
+from prakerja.api.i18n import message
+from prakerja.api.pages import confirm_page
+from prakerja.domain.errors import DomainError
 from prakerja.services.email_verification import EmailVerification
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
@@ -21,9 +25,22 @@ app = create_app("prakerja verify_email")
 Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
-@app.get("/v1/email-verifications/{token}")
-def describe(token: Token) -> dict:
-    return links.describe(token)
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+@app.get("/v1/email-verifications/{token}", response_model=None)
+def describe(token: Token, request: Request) -> dict | Response:
+    if not _wants_html(request):
+        return links.describe(token)
+    try:
+        links.describe(token)
+    except DomainError as exc:
+        return HTMLResponse(confirm_page(False, message(exc.code, "id"), message(exc.code, "en")), status_code=410
+                            if exc.code in {"TOKEN_USED", "TOKEN_EXPIRED"} else 404)
+    return HTMLResponse(confirm_page(True, "Tekan tombol di bawah untuk mengonfirmasi alamat email Anda.",
+                                     "Press the button below to confirm your email address."))
 
 
 @app.post("/v1/email-verifications/{token}")

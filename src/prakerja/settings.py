@@ -30,6 +30,7 @@ class Settings(BaseModel):
     applicants_table: str = ""
     batches_table: str = ""
     idempotency_table: str = ""
+    limits_table: str = ""
     email_queue_url: str = ""
     bulk_email_queue_url: str = ""
     nik_queue_url: str = ""

@@ -51,18 +51,7 @@ class Stack:
         if token:
             hdrs["authorization"] = f"Bearer {token}"
         raw = body if isinstance(body, str | bytes) or body is None else json.dumps(body)
-        event = {
-            "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": "", "headers": hdrs,
-            "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1",
-                               "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                                        "sourceIp": "127.0.0.1", "userAgent": "pytest"},
-                               "requestId": uuid.uuid4().hex, "routeKey": route_key, "stage": "$default",
-                               "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0},
-            "pathParameters": params, "isBase64Encoded": False,
-        }
-        if raw is not None:
-            event["body"] = raw if isinstance(raw, str) else base64.b64encode(raw).decode()
-            event["isBase64Encoded"] = isinstance(raw, bytes)
+        event = http_event(method, path, route_key, params, hdrs, raw)
         out = self.registry.invoke(function_id, event)
         text = out.get("body") or ""
         if out.get("isBase64Encoded"):
@@ -119,6 +108,24 @@ class Stack:
                     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=record["receiptHandle"],
                                                   VisibilityTimeout=0)
         return handled
+
+
+def http_event(method: str, path: str, route_key: str, params: dict[str, str], headers: dict[str, str],
+               raw: str | bytes | None) -> dict:
+    """An API Gateway HTTP API (payload v2.0) event."""
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": "", "headers": headers,
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1",
+                           "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+                           "requestId": uuid.uuid4().hex, "routeKey": route_key, "stage": "$default",
+                           "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0},
+        "pathParameters": params, "isBase64Encoded": False,
+    }
+    if raw is not None:
+        event["body"] = raw if isinstance(raw, str) else base64.b64encode(raw).decode()
+        event["isBase64Encoded"] = isinstance(raw, bytes)
+    return event
 
 
 def _match(template_path: str, path: str) -> dict[str, str] | None:

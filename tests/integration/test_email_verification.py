@@ -54,3 +54,23 @@ def test_resend_sends_a_new_working_link(stack, clock):
     new = _token(stack, "dodi@example.id")
     assert new != old
     assert stack.call("POST", f"/v1/email-verifications/{new}").status == 200
+
+
+def test_a_browser_gets_a_page_that_confirms_only_on_a_button_press(stack):
+    sign_up(stack, "eva@example.id")
+    token = _token(stack, "eva@example.id")
+    raw = stack.registry.invoke("VerifyEmailFunction", _get_event(stack, token, "text/html,application/xhtml+xml"))
+    assert raw["statusCode"] == 200 and "text/html" in raw["headers"]["content-type"]
+    assert 'id="confirm"' in raw["body"] and "Konfirmasi" in raw["body"]
+    # the page view spent nothing
+    assert stack.call("POST", f"/v1/email-verifications/{token}").status == 200
+    used = stack.registry.invoke("VerifyEmailFunction", _get_event(stack, token, "text/html"))
+    assert used["statusCode"] == 410 and 'id="confirm"' not in used["body"]
+
+
+def _get_event(stack, token: str, accept: str) -> dict:
+    from tests.integration import harness
+
+    event = harness.http_event("GET", f"/v1/email-verifications/{token}", "GET /v1/email-verifications/{token}",
+                               {"token": token}, {"accept": accept}, None)
+    return event

@@ -796,14 +796,14 @@ def test_seeded_batches_are_relative_to_the_start_and_commit_to_their_secret(
     meta, index = batch_items(specs[0], start, secret_factory=lambda: "s3cret")
 
     # Then batch 1 opened an hour ago and closes in two days, with the commitment to its secret
-    assert (meta["pk"], meta["sk"], meta["status"]) == ("BATCH#1", "META", "SCHEDULED")
+    assert (meta["pk"], meta["sk"], meta["status"]) == ("BATCH#2026-01", "META", "SCHEDULED")
     assert (meta["opens_at"], meta["closes_at"], meta["announce_at"]) == (
         "2026-04-11T09:00:00Z",
         "2026-04-13T10:00:00Z",
         "2026-04-14T10:00:00Z",
     )
     assert meta["commitment"] == commitment("s3cret") and len(meta["commitment"]) == 64
-    assert index == {"pk": "BATCHES", "sk": "2026-04-11T09:00:00Z#1", "batch_id": "1"}
+    assert index == {"pk": "BATCHES", "sk": "2026-04-11T09:00:00Z#2026-01", "batch_id": "2026-01"}
     assert batch_items(specs[1], start, quota=3)[0]["quota"] == 3
 
 
