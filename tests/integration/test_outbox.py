@@ -50,3 +50,18 @@ def test_a_crash_before_queueing_a_nik_check_is_repaired(stack, clock, monkeypat
     stack.registry.invoke("OutboxSweeperFunction", SCHEDULE)
     assert stack.drain("NikQueue", "NikWorkerFunction") == 1
     assert stack.call("GET", "/v1/me", token=token).body["steps"]["nik"]["status"] == "VERIFIED"
+
+
+def test_queued_work_carries_the_correlation_id_of_the_request_that_queued_it(stack):
+    # When a sign-up request with a known request id queues its email
+    from tests.integration.harness import http_event
+
+    event = http_event("POST", "/v1/accounts", "POST /v1/accounts", {}, {"content-type": "application/json"},
+                       '{"email": "tono@example.id", "password": "kucing-oranye-77", "consent": true}')
+    event["requestContext"]["requestId"] = "req-correlation-1"
+    assert stack.registry.invoke("RegisterFunction", event)["statusCode"] == 202
+    # Then the queued message carries it as an attribute for the worker's logs
+    import boto3
+
+    got = boto3.client("sqs").receive_message(QueueUrl=stack.env("EMAIL_QUEUE_URL"), MessageAttributeNames=["All"])
+    assert got["Messages"][0]["MessageAttributes"]["correlation_id"]["StringValue"] == "req-correlation-1"

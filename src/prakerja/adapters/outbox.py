@@ -23,6 +23,7 @@ from typing import Any
 from prakerja import clock
 from prakerja.adapters.aws import client, table
 from prakerja.adapters.dynamo import plain
+from prakerja.observability import logger
 
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
 
@@ -56,7 +57,7 @@ class Outbox:
                         "sk": "OUTBOX",
                         "queue": m.queue,
                         "body": json.dumps(m.body),
-                        "attrs": m.attributes,
+                        "attrs": {**_correlation(), **m.attributes},
                         "outbox_shard": str(zlib.crc32(m.outbox_id.encode()) % self.shards),
                         "outbox_at": clock.iso(now),
                         "ttl": int(now.timestamp()) + OUTBOX_TTL_SECONDS,
@@ -97,8 +98,15 @@ class Outbox:
         table(self.table_name).delete_item(Key={"pk": item["pk"], "sk": "OUTBOX"})
 
     def _send(self, queue: str, body: str, attributes: Mapping[str, str]) -> None:
+        attributes = {**_correlation(), **attributes}
         attrs = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
         kwargs: dict[str, Any] = {"QueueUrl": self.queue_urls[queue], "MessageBody": body}
         if attrs:
             kwargs["MessageAttributes"] = attrs
         client("sqs").send_message(**kwargs)
+
+
+def _correlation() -> dict[str, str]:
+    """The current correlation id as a message attribute (follows a request into the queues)."""
+    correlation_id = logger.get_correlation_id()
+    return {"correlation_id": str(correlation_id)} if correlation_id else {}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from fastapi import FastAPI
 from mangum import Mangum
 
 from prakerja.api import errors
+from prakerja.observability import logger
 
 
 def create_app(title: str) -> FastAPI:
@@ -18,5 +20,13 @@ def create_app(title: str) -> FastAPI:
 
 
 def lambda_handler(app: FastAPI) -> Any:
-    """Wrap ``app`` for API Gateway HTTP API (v2) events: Mangum with ``lifespan="off"``."""
-    return Mangum(app, lifespan="off", api_gateway_base_path="/")
+    """Wrap ``app`` for API Gateway HTTP API (v2) events: Mangum with ``lifespan="off"``, and the
+    request id as the correlation id of every log line (and of every message the request queues,
+    see ``prakerja.adapters.outbox``)."""
+    mangum = Mangum(app, lifespan="off", api_gateway_base_path="/")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    def handler(event: dict, context: Any) -> dict:
+        return mangum(event, context)
+
+    return handler
