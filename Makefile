@@ -5,20 +5,22 @@
 SHELL := /bin/bash
 export PRAKERJA_CACHE ?= $(HOME)/.cache/prakerja
 export SAM_CLI_TELEMETRY := 0
-export PYTHONPATH := $(CURDIR)/src:$(CURDIR)/local
+export PYTHONPATH := $(CURDIR)/src:$(CURDIR)/local:$(CURDIR)/ops
 APPLICANTS ?= 100
 PORT ?= 8000
 
 APP_VENV = $$(scripts/venv.sh app requirements/app.lock)
 SAM_VENV = $$(scripts/venv.sh sam requirements/sam.lock)
+CHECKOV_VENV = $$(scripts/venv.sh checkov requirements/checkov.lock)
 
-.PHONY: run test demo lint unit integration e2e infra sam-build bench-photo lock help
+.PHONY: run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik lock help deploy-web
 
 help:
 	@echo "make run     - the local stack on http://127.0.0.1:$(PORT) (API, mailbox, clock, ministry)"
 	@echo "make test    - the whole suite (lint, unit, integration, infra, end-to-end)"
 	@echo "make demo    - APPLICANTS=$(APPLICANTS) synthetic applicants through every step; prints the funnel"
 	@echo "make sam-build FN=<LogicalId> - sam build of one function (a check before shipping)"
+	@echo "make deploy-web [STACK=..] - upload web/ to the site bucket and invalidate CloudFront"
 
 run:
 	@venv=$(APP_VENV) && exec $$venv/bin/python -m prakerja_local --port $(PORT)
@@ -27,22 +29,54 @@ demo:
 	@venv=$(APP_VENV) && $$venv/bin/python -m prakerja_local.demo --start --applicants $(APPLICANTS)
 
 lint:
-	@venv=$(APP_VENV) && $$venv/bin/ruff check src functions local tests bench scripts
+	@venv=$(APP_VENV) && $$venv/bin/ruff check src functions local tests bench scripts ops web/tools
 
 test: lint
-	@venv=$(APP_VENV) && sam=$(SAM_VENV) && \
-	  PRAKERJA_SAM_VENV=$$sam PRAKERJA_SAM_BUILD=1 $$venv/bin/python -m pytest -q -p no:cacheprovider \
+	@scripts/ensure-browser.sh
+	@venv=$(APP_VENV) && sam=$(SAM_VENV) && ck=$(CHECKOV_VENV) && \
+	  PRAKERJA_CHECKOV_VENV=$$ck PRAKERJA_SAM_VENV=$$sam PRAKERJA_SAM_BUILD=1 $$venv/bin/python -m pytest -q -p no:cacheprovider \
 	    tests/unit tests/infra tests/integration tests/e2e
 
 unit integration e2e infra:
-	@venv=$(APP_VENV) && sam=$(SAM_VENV) && \
-	  PRAKERJA_SAM_VENV=$$sam $$venv/bin/python -m pytest -q -p no:cacheprovider tests/$@
+	@[ "$@" != e2e ] || scripts/ensure-browser.sh
+	@venv=$(APP_VENV) && sam=$(SAM_VENV) && ck=$(CHECKOV_VENV) && \
+	  PRAKERJA_CHECKOV_VENV=$$ck PRAKERJA_SAM_VENV=$$sam $$venv/bin/python -m pytest -q -p no:cacheprovider tests/$@
 
 sam-build:
 	@sam=$(SAM_VENV) && PRAKERJA_SAM_VENV=$$sam $(APP_VENV)/bin/python scripts/sam_build_check.py $(FN)
 
 bench-photo:
 	@venv=$(APP_VENV) && $$venv/bin/python bench/photo.py
+
+# A backlog of NIK checks (BACKLOG, default 5000) through the real queue, pump and worker against
+# the ministry simulator at 50 calls/s and 20 in flight: with a 60 s outage, then without.
+BACKLOG ?= 5000
+bench-nik:
+	@venv=$(APP_VENV) && $$venv/bin/python bench/nik_pipeline.py --backlog $(BACKLOG)
+
+# The draw over 1, 3 and 6 million participants, and reading 50,000 members per shard count.
+bench-selection:
+	@venv=$(APP_VENV) && $$venv/bin/python bench/selection.py
+
+# The web client (web/) to its bucket, then a CloudFront invalidation. Needs the aws CLI and
+# credentials for the deployed stack (STACK, REGION: samconfig.toml's dev stack by default); pages
+# and modules are revalidated on every load (no-cache), the region lists cached for a day.
+STACK ?= prakerja-dev
+REGION ?= ap-southeast-3
+deploy-web:
+	@set -euo pipefail; \
+	  python3 web/tools/build_regions.py --check; \
+	  out() { aws cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	    --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	  bucket=$$(out WebBucketName); dist=$$(out WebDistributionId); \
+	  if [ -z "$$bucket" ] || [ "$$bucket" = None ]; then echo "stack $(STACK) has no WebBucketName output"; exit 1; fi; \
+	  aws s3 sync web/ "s3://$$bucket/" --region $(REGION) --delete --exclude 'tools/*' --exclude 'data/*' \
+	    --exclude '*.py' --cache-control 'no-cache'; \
+	  aws s3 sync web/data/ "s3://$$bucket/data/" --region $(REGION) --delete \
+	    --cache-control 'public, max-age=86400'; \
+	  aws cloudfront create-invalidation --distribution-id "$$dist" --paths '/*' \
+	    --query Invalidation.Id --output text; \
+	  echo "web/ is live at $$(out WebUrl)"
 
 # Regenerate the pinned app lock from requirements/app.in (needs the package registry).
 lock:

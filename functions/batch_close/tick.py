@@ -1,4 +1,5 @@
-"""batch_close (schedule, every minute): close due batches, draw, announce; score overdue tests.
+"""batch_close (schedule, every minute): close due batches, draw (once the secret is revealed),
+announce; score overdue tests.
 
 Validates the schedule event (an EventBridge "Scheduled Event"); anything else is refused with a
 logged error and no work. Idempotent: running twice or late is harmless.

@@ -16,7 +16,7 @@ from prakerja.services.email_verification import EmailVerification
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
 
-w = build("applicants_table", "email_queue_url", "secrets_name")
+w = build("applicants_table", "email_queue_url", "secrets_name", "limits_table")
 links = EmailVerification(w)
 signed_in = bearer(w.access_tokens)
 

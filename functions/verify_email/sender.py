@@ -1,25 +1,40 @@
-"""verify_email (SQS): drains the transactional and bulk email queues into SES.
+"""verify_email (SQS): drains the transactional and bulk email queues into SES, within the
+shared SES send rate, transactional mail first (see :mod:`prakerja.services.sender`).
 
-Partial batch response (Powertools BatchProcessor): a failed record goes back to its queue and,
-after the queue's maxReceiveCount, to the DLQ.
+Partial batch response (Powertools BatchProcessor): a failed record goes back to its queue (a
+deferred one after the visibility the sender set) and, after the queue's maxReceiveCount, to
+the DLQ.
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from prakerja.adapters.mailer import Mailer
+from prakerja.adapters.mailer import Mailer, MailQueues
+from prakerja.adapters.rate_limit import TokenBucket
 from prakerja.handlers import process_sqs
 from prakerja.observability import logger
-from prakerja.services.sender import send_one
+from prakerja.services.sender import BUCKET_NAME, Deferred, EmailSender, QueuedEmail, SendPolicy
 from prakerja.settings import Settings
 
-settings = Settings.load("sender_email")
-mailer = Mailer(settings.sender_email)
+settings = Settings.load("sender_email", "limits_table", "email_queue_url", "bulk_email_queue_url")
+policy = SendPolicy.from_settings(settings)
+sender = EmailSender(
+    Mailer(settings.sender_email, settings.ses_configuration_set),
+    TokenBucket(settings.limits_table, BUCKET_NAME, rate=policy.rate, burst=policy.burst),
+    MailQueues(settings.email_queue_url, settings.bulk_email_queue_url),
+    policy,
+)
 
 
 def record_handler(record: SQSRecord) -> None:
-    send_one(mailer, record.body)
+    item = QueuedEmail(record.body, record.receipt_handle, record.event_source_arn,
+                       int(record.attributes.approximate_receive_count or 1))
+    try:
+        sender.handle(item)
+    except Deferred as deferred:
+        logger.info("email deferred", extra={"why": deferred.why, "seconds": deferred.seconds})
+        raise
 
 
 @logger.inject_lambda_context

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, Depends
 
+from prakerja.adapters.crypto import Envelopes
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer
 from prakerja.domain.biodata import Biodata
@@ -13,8 +14,8 @@ from prakerja.services.biodata import BiodataService
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
 
-w = build("applicants_table", "nik_queue_url", "secrets_name")
-biodata = BiodataService(w)
+w = build("applicants_table", "limits_table", "nik_queue_url", "secrets_name", "pii_key_id")
+biodata = BiodataService(w, Envelopes(w.settings.pii_key_id))
 signed_in = bearer(w.access_tokens)
 
 app = create_app("prakerja verify_nik")

@@ -4,8 +4,10 @@
 running local stack (``make demo`` starts one for it). Each applicant signs up, confirms the
 email from the mailbox, uploads a KTP-like JPEG with the presigned POST, submits biodata checked
 by the ministry simulator, takes the test and joins the open batch; then the clock is moved past
-the close and the announcement, and the funnel is printed as the government reported it in
-April 2020. A seeded share behaves like real people:
+the close and the announcement. Two batches run: after batch 1 is announced, half of those not
+selected (rounded up, a seeded choice) join batch 2 once it opens, and batch 2 closes and
+announces in turn. The funnel is printed as the government reported it in April 2020, with one
+line per batch. A seeded share behaves like real people:
 
 =================  ===========================================================================
 behaviour          what the applicant does
@@ -19,15 +21,17 @@ fails_test         answers the test badly (FAILED)
 joins_late         tries to join only after the batch has closed (409 BATCH_CLOSED)
 =================  ===========================================================================
 
-With N >= 20 every behaviour occurs at least once; the sets are disjoint. The last line is
-machine-readable: ``funnel: registered=… email_verified=… nik_verified=… assessment_passed=…
-joined_batch=… selected=…`` (distinct people; joined and selected in any batch).
+With N >= 20 every behaviour occurs at least once; the sets are disjoint. Per batch it prints
+``batch <id>: participants=… selected=…``. The last line is machine-readable: ``funnel:
+registered=… email_verified=… nik_verified=… assessment_passed=… joined_batch=… selected=…``
+(distinct people; joined and selected in any batch).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -68,15 +72,24 @@ def assign_behaviours(n: int, rng: random.Random) -> list[str]:
     return out
 
 
-def expected_funnel(behaviours: list[str], quota: int) -> dict[str, int]:
-    """What the scenario intends, step by step (distinct people)."""
+def rejoin_count(not_selected: int) -> int:
+    """How many of those not selected in batch 1 join batch 2: half, rounded up."""
+    return (not_selected + 1) // 2
+
+
+def expected_funnel(behaviours: list[str], quota: int, second_quota: int | None = None) -> dict[str, int]:
+    """What the scenario intends, step by step (distinct people; joined and selected in any
+    batch). With ``second_quota``, :func:`rejoin_count` of batch 1's not selected join batch 2."""
     c = Counter(behaviours)
     n = len(behaviours)
     verified = n - c["no_click"]
     joined = verified - c["typo_gave_up"] - c["fails_test"] - c["joins_late"]
+    selected = min(quota, joined)
+    if second_quota is not None:
+        selected += min(second_quota, rejoin_count(joined - selected))
     return {"registered": n, "email_verified": verified, "nik_verified": verified - c["typo_gave_up"],
             "assessment_passed": verified - c["fails_test"], "joined_batch": joined,
-            "selected": min(quota, joined)}
+            "selected": selected}
 
 
 @dataclass
@@ -148,7 +161,8 @@ class Demo:
         mail = self.wait_for("verification email", lambda: self.http.get("/_local/mailbox",
                                                                          params={"to": p.email}).json())
         if a.behaviour != "no_click":
-            token = mail[0]["text"].split("/v1/email-verifications/")[1].split()[0]
+            # the emailed link is the web client's page, {base}/verifikasi-email#token=<token>
+            token = re.search(r"(?:#token=|/v1/email-verifications/)([A-Za-z0-9_-]+)", mail[0]["text"]).group(1)
             self.expect(self.http.get(f"/v1/email-verifications/{token}"), 200, "describe link")
             self.expect(self.http.post(f"/v1/email-verifications/{token}"), 200, "confirm link")
         a.tokens = self.expect(self.http.post("/v1/sessions", json={"email": p.email, "password": p.password}),
@@ -217,6 +231,7 @@ class Demo:
         self.wait_for("local stack health", lambda: self._healthy(), timeout=120)
         today = prakerja_clock.parse_iso(self.now()).astimezone(prakerja_clock.WIB).date()
         people = synth.people(self.n, self.seed, today)
+        self.people = people  # kept for checks of the run (e.g. no personal data in the logs)
         applicants = [Applicant(p, b) for p, b in zip(people, assign_behaviours(self.n, self.rng), strict=True)]
         self.expect(self.http.post("/_local/ministry/people/bulk", json=[p.ministry_record() for p in people]),
                     201, "ministry population")
@@ -226,13 +241,53 @@ class Demo:
         batch = self.open_batch()
         joiners = [a for a in applicants if self.eligible(a)]
         on_time = [a for a in joiners if a.behaviour != "joins_late"]
-        self._parallel(lambda a: self.expect(self.http.post(f"/v1/batches/{batch['batch_id']}/participants",
-                                                            headers=self.auth(a)), 201, "join"), on_time)
+        self.join_all(batch, on_time)
         self.close_and_announce(batch, [a for a in joiners if a.behaviour == "joins_late"])
+        second = self.next_batch(batch)
+        not_selected = [a for a in on_time if self.me(a)["steps"]["batch"]["status"] == "NOT_SELECTED"]
+        rejoiners = sorted(random.Random(self.seed + 2).sample(not_selected, rejoin_count(len(not_selected))),
+                           key=lambda a: a.person.index)
+        self.advance_to(second["opens_at"])
+        self.join_all(second, rejoiners)
+        self.close_and_announce(second, [])
         funnel = self.funnel(applicants)
-        expected = expected_funnel([a.behaviour for a in applicants], int(batch["quota"]))
+        expected = expected_funnel([a.behaviour for a in applicants], int(batch["quota"]), int(second["quota"]))
+        self.report_batches([batch["batch_id"], second["batch_id"]], out)
         self.report(funnel, expected, out)
         return funnel
+
+    def join_all(self, batch: dict, applicants: list[Applicant]) -> None:
+        """Every one of ``applicants`` joins ``batch`` (201), refreshing tokens as clients do."""
+        def join(a: Applicant) -> None:
+            url = f"/v1/batches/{batch['batch_id']}/participants"
+            r = self.http.post(url, headers=self.auth(a))
+            if r.status_code == 401:
+                self.refresh(a)
+                r = self.http.post(url, headers=self.auth(a))
+            self.expect(r, 201, f"join {batch['batch_id']}")
+
+        self._parallel(join, applicants)
+
+    def next_batch(self, after: dict) -> dict:
+        """The first batch opening after ``after`` closes (batch 2 of the seed)."""
+        batches = self.http.get("/v1/batches").json()["batches"]
+        later = sorted((b for b in batches if b["opens_at"] >= after["closes_at"]), key=lambda b: b["opens_at"])
+        if not later:
+            raise DemoError(f"no batch after {after['batch_id']}")
+        return later[0]
+
+    def advance_to(self, when: str, plus_seconds: float = 61) -> None:
+        """Move the stack's clock to ``when`` (ISO UTC) plus ``plus_seconds``."""
+        now = prakerja_clock.parse_iso(self.now())
+        self.advance((prakerja_clock.parse_iso(when) - now).total_seconds() + plus_seconds)
+
+    def report_batches(self, batch_ids: list[str], out: Callable[[str], None]) -> None:
+        """One line per batch, from the public listing: ``batch <id>: participants=… selected=…``."""
+        listed = {b["batch_id"]: b for b in self.http.get("/v1/batches").json()["batches"]}
+        for batch_id in batch_ids:
+            b = listed[batch_id]
+            out(f"batch {batch_id}: status={b['status']} quota={b['quota']} participants={b.get('participants')} "
+                f"selected={b.get('selected')}")
 
     def _healthy(self) -> bool:
         try:
@@ -258,16 +313,19 @@ class Demo:
         return all(steps[s]["status"] in {"VERIFIED", "VALID", "PASSED"} for s in ("email", "ktp", "nik", "assessment"))
 
     def close_and_announce(self, batch: dict, late: list[Applicant]) -> None:
-        now = prakerja_clock.parse_iso(self.now())
-        self.advance((prakerja_clock.parse_iso(batch["closes_at"]) - now).total_seconds() + 61)
+        self.advance_to(batch["closes_at"])
         for a in late:
             self.refresh(a)
             self.expect(self.http.post(f"/v1/batches/{batch['batch_id']}/participants", headers=self.auth(a)),
                         409, "late join")
         self.drain()
-        now = prakerja_clock.parse_iso(self.now())
-        self.advance((prakerja_clock.parse_iso(batch["announce_at"]) - now).total_seconds() + 61)
+        self.advance_to(batch["announce_at"])
         self.drain()
+        self.wait_for(f"batch {batch['batch_id']} announced", lambda: self._status(batch["batch_id"]) == "ANNOUNCED")
+
+    def _status(self, batch_id: str) -> str | None:
+        found = [b for b in self.http.get("/v1/batches").json()["batches"] if b["batch_id"] == batch_id]
+        return found[0]["status"] if found else None
 
     def funnel(self, applicants: list[Applicant]) -> dict[str, int]:
         counts = dict.fromkeys(FUNNEL, 0)

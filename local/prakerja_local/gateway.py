@@ -231,7 +231,13 @@ class Gateway:
         if self.static_dir is None or request.method not in ("GET", "HEAD"):
             return json_response(NOT_FOUND_BODY, 404)
         path = request.path.lstrip("/") or "index.html"
-        try:
-            return send_from_directory(self.static_dir, path, request.environ)
-        except NotFound:
-            return json_response(NOT_FOUND_BODY, 404)
+        # page URLs without an extension (/status, /verifikasi-email) are <name>.html, as the
+        # CloudFront viewer-request function maps them in AWS
+        last = path.rstrip("/").rsplit("/", 1)[-1]
+        candidates = [path] if "." in last else [f"{path.rstrip('/')}.html", f"{path.rstrip('/')}/index.html"]
+        for candidate in candidates:
+            try:
+                return send_from_directory(self.static_dir, candidate, request.environ)
+            except NotFound:
+                continue
+        return json_response(NOT_FOUND_BODY, 404)

@@ -1,15 +1,25 @@
 """A simulator of the ministry's NIK verification service (Dukcapil), for local runs and tests.
 
 Its own HTTP server (werkzeug, threaded) on 127.0.0.1, in the stack's process. It has a set
-capacity (concurrent calls, calls per second), latency and faults, and counts every call above
-capacity. Routes::
+capacity (concurrent calls, calls per second in each whole second), latency and faults, and
+counts every call above capacity (answered 429, as a real gateway would). Routes::
 
     POST /v1/nik/verify     {request_id, nik, full_name, date_of_birth} -> 200 result | 429 | 500 | 503
     POST /people            one person -> 201        POST /people/bulk   [people] -> 201 {added}
     GET  /people/<nik>      one person -> 200 | 404
     GET  /                  counters, settings and population size
-    POST /settings          {max_in_flight, rate_per_second, latency_ms, error_rate, outage}
+    POST /settings          {max_in_flight, rate_per_second, latency_ms, latency_jitter_ms,
+                             slow_rate, slow_ms, error_rate, outage, outages}
     POST /reset-counters    counters back to zero
+
+Settings: latency is ``latency_ms`` plus a uniform ``0..latency_jitter_ms``, and a share
+``slow_rate`` of the calls takes ``slow_ms`` instead (a tail that trips client timeouts);
+``error_rate`` of the admitted calls answer 500; ``outage`` true answers 503 to everything, and
+so does every window of ``outages`` (``[[start, end], ...]``, ISO times on the simulator's clock,
+by default :func:`prakerja.clock.now`, which the local stack and the tests move). Counters:
+``calls``, ``answered``, ``over_capacity``, ``duplicates`` (a repeated request id: the same
+answer again), ``errors``, ``outages``, ``max_in_flight_seen`` and ``max_rate_seen`` (admitted
+calls in the busiest sliding one-second window).
 """
 
 from __future__ import annotations
@@ -20,13 +30,15 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from prakerja import clock as prakerja_clock
 from prakerja_local.servers import HttpServer
 
 log = logging.getLogger("prakerja_local.ministry")
@@ -34,7 +46,8 @@ log = logging.getLogger("prakerja_local.ministry")
 CITIZENSHIPS = ("WNI", "WNA")
 STATUSES = ("ACTIVE", "DECEASED", "INACTIVE")
 _NIK_RE = re.compile(r"[0-9]{16}")
-_COUNTERS = ("calls", "answered", "over_capacity", "duplicates", "errors", "outages", "max_in_flight_seen")
+_COUNTERS = ("calls", "answered", "over_capacity", "duplicates", "errors", "outages", "max_in_flight_seen",
+             "max_rate_seen")
 
 
 def normalise_name(name: str) -> str:
@@ -49,16 +62,40 @@ class MinistrySettings:
     max_in_flight: int = 20
     rate_per_second: int = 50
     latency_ms: int = 20
+    latency_jitter_ms: int = 0
+    slow_rate: float = 0.0
+    slow_ms: int = 0
     error_rate: float = 0.0
     outage: bool = False
+    outages: list = field(default_factory=list)
 
     def update(self, values: dict[str, Any]) -> None:
         """Set the given fields (unknown keys raise ``ValueError``), coerced to their types."""
         for key, value in values.items():
             if key not in MinistrySettings.__dataclass_fields__:
                 raise ValueError(f"unknown setting {key}")
+            if key == "outages":  # kept as ISO strings (JSON-ready), whole seconds
+                self.outages = [[prakerja_clock.iso(a), prakerja_clock.iso(b)] for a, b in _windows(value)]
+                continue
             current = getattr(self, key)
             setattr(self, key, bool(value) if isinstance(current, bool) else type(current)(value))
+
+    def down_at(self, now: datetime) -> bool:
+        """Whether the service is out at ``now`` (``outage``, or inside one of ``outages``)."""
+        return self.outage or any(start <= now < end for start, end in _windows(self.outages))
+
+
+def _windows(value: Any) -> list[list[datetime]]:
+    """``[[start, end], ...]`` (ISO strings or aware datetimes) as aware datetimes; ValueError."""
+    if not isinstance(value, list | tuple):
+        raise ValueError("outages: a list of [start, end] pairs")
+    windows = []
+    for pair in value:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError("outages: a list of [start, end] pairs")
+        start, end = (p if isinstance(p, datetime) else prakerja_clock.parse_iso(str(p)) for p in pair)
+        windows.append([start, end])
+    return windows
 
 
 @dataclass
@@ -155,9 +192,12 @@ class MinistrySimulator:
         settings: MinistrySettings | None = None,
         seed: int = 7,
         monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = prakerja_clock.now,
     ) -> None:
         self.settings = settings or MinistrySettings()
         self._monotonic = monotonic
+        self._now = now
+        self._admitted: deque[float] = deque()
         self.population: dict[str, Person] = {}
         self.answers: dict[str, dict[str, Any]] = {}
         self.counters = dict.fromkeys(_COUNTERS, 0)
@@ -199,6 +239,7 @@ class MinistrySimulator:
         """Zero every counter (the population and the remembered answers stay)."""
         with self._lock:
             self.counters = dict.fromkeys(_COUNTERS, 0)
+            self._admitted.clear()
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -206,7 +247,8 @@ class MinistrySimulator:
 
     # ------------------------------------------------------------------ capacity
     def _admit(self) -> bool:
-        now_second = int(self._monotonic())
+        mono = self._monotonic()
+        now_second = int(mono)
         with self._lock:
             self.counters["calls"] += 1
             if self._window.second != now_second:
@@ -218,6 +260,10 @@ class MinistrySimulator:
             self._in_flight += 1
             self._window.count += 1
             self.counters["max_in_flight_seen"] = max(self.counters["max_in_flight_seen"], self._in_flight)
+            self._admitted.append(mono)
+            while self._admitted[0] <= mono - 1.0:
+                self._admitted.popleft()
+            self.counters["max_rate_seen"] = max(self.counters["max_rate_seen"], len(self._admitted))
             return True
 
     def _release(self) -> None:
@@ -227,17 +273,25 @@ class MinistrySimulator:
     # ------------------------------------------------------------------ verify
     def verify(self, payload: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Answer one verification call: ``(status, body, headers)``."""
-        if self.settings.outage:
+        if self.settings.down_at(self._now()):
             self._count("calls")
             self._count("outages")
             return 503, {"code": "UNAVAILABLE", "message": "service unavailable"}, {"Retry-After": "5"}
         if not self._admit():
             return 429, {"code": "TOO_MANY_REQUESTS", "message": "over capacity"}, {"Retry-After": "1"}
         try:
-            time.sleep(self.settings.latency_ms / 1000)
+            time.sleep(self._latency_seconds())
             return self._answer(payload)
         finally:
             self._release()
+
+    def _latency_seconds(self) -> float:
+        s = self.settings
+        with self._lock:
+            if s.slow_rate and self._rng.random() < s.slow_rate:
+                return s.slow_ms / 1000
+            jitter = self._rng.uniform(0, s.latency_jitter_ms) if s.latency_jitter_ms else 0.0
+        return (s.latency_ms + jitter) / 1000
 
     def _random_error(self) -> bool:
         with self._lock:

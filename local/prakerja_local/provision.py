@@ -1,8 +1,8 @@
 """Create every resource of ``template.yaml`` in moto (server or in-process ``mock_aws``).
 
-Nothing is listed twice: tables, queues (DLQs first), queue policies, buckets (versioning, CORS,
-encryption, public access block, notifications to SQS), secrets and SNS topics are read from
-the template. The SES sender identity (parameter ``SenderEmail``) is verified, because moto
+Nothing is listed twice: KMS keys, tables, queues (DLQs first), queue policies, buckets
+(versioning, CORS, encryption, public access block, notifications to SQS), secrets and SNS topics
+are read from the template. The SES sender identity (parameter ``SenderEmail``) is verified, because moto
 refuses unverified senders. Returns :class:`Resources`: the physical names, URLs and ARNs, a
 resolver for intrinsic values and each function's resolved environment.
 """
@@ -190,6 +190,24 @@ def _create_tables(p: _Provisioner) -> None:
             p.res.physical[rid]["StreamArn"] = table["LatestStreamArn"]
 
 
+def _create_kms_keys(p: _Provisioner) -> None:
+    """Symmetric KMS keys (envelope encryption of personal data); rotation as the template says."""
+    kms = p.clients("kms")
+    for rid in p.template.resources_of_type("AWS::KMS::Key"):
+        props = p.props(rid)
+        request: dict[str, Any] = {
+            "Description": props.get("Description", rid),
+            "KeyUsage": props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+            "KeySpec": props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+        }
+        if props.get("KeyPolicy"):
+            request["Policy"] = json.dumps(props["KeyPolicy"])
+        meta = kms.create_key(**request)["KeyMetadata"]
+        if props.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=meta["KeyId"])
+        p.res.physical[rid] = {"Ref": meta["KeyId"], "KeyId": meta["KeyId"], "Arn": meta["Arn"]}
+
+
 def _random_string(length: int) -> str:
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(length))
@@ -312,6 +330,7 @@ def provision(
     clients = client_factory(target)
     resources = Resources(parameters={**template.parameter_defaults(), **(parameters or {})}, stack_name=name_prefix)
     p = _Provisioner(clients, template, resources)
+    _create_kms_keys(p)
     _create_queues(p, visibility_cap, visibility_overrides or {})
     _apply_queue_policies(p)
     _create_topics(p)

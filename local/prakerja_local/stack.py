@@ -32,7 +32,7 @@ from prakerja_local.servers import HttpServer
 from prakerja_local.template import ACCOUNT_ID, REGION, Template
 
 log = logging.getLogger("prakerja_local")
-DEFAULT_STATIC = Path(__file__).with_name("static")
+DEFAULT_STATIC = Path(__file__).resolve().parents[2] / "web"  # the web client (web/), served at /
 # Local-only defaults for the handlers (a variable already set in the environment wins).
 LOCAL_FUNCTION_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
 

@@ -23,8 +23,8 @@ def process_sqs(event: dict, context: Any, record_handler: Callable[[SQSRecord],
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def correlated(record: SQSRecord) -> Any:
-        attribute = record.message_attributes.get("correlation_id")
-        logger.set_correlation_id(attribute.string_value if attribute else record.message_id)
+        attribute = (record.raw_event.get("messageAttributes") or {}).get("correlation_id") or {}
+        logger.set_correlation_id(attribute.get("stringValue") or record.message_id)
         return record_handler(record)
 
     return process_partial_response(event=event, record_handler=correlated, processor=processor, context=context)

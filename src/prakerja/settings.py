@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class SettingsError(RuntimeError):
@@ -57,11 +57,63 @@ class Settings(BaseModel):
     assessment_minutes: int = 15
     assessment_grace_seconds: int = 120
     assessment_pass_mark: int = 60
+    # retakes (issue 6): attempts allowed in all (1 = no retake) and the wait after a failed
+    # attempt is scored before the next may start; a passed test is never retaken
+    assessment_max_attempts: int = Field(1, ge=1)
+    assessment_retake_after_hours: float = Field(24.0, ge=0)
     outbox_shards: int = 8
     outbox_grace_seconds: int = 60
     member_shards: int = 16
     draw_chunk_size: int = 500
     presign_region: str = "ap-southeast-3"
+    # accounts (issue 3): sign-in failures per (account, address) and per address in one window;
+    # verification resends, password-reset mails per account; link lifetimes; idempotency records
+    signin_max_failures: int = 20
+    signin_max_failures_per_address: int = 1000
+    signin_window_seconds: int = 900
+    resend_max: int = 5
+    resend_window_seconds: int = 3600
+    password_reset_max: int = 5
+    password_reset_seconds: int = 3600
+    idempotency_seconds: int = 3600
+    # email sending (services.sender): the shared SES token bucket (rate per second, burst 0 =
+    # one second's worth), the longest in-process wait for a token per record, backoffs (seconds,
+    # doubling per receive) for SES throttling and for bulk mail waiting behind transactional
+    # mail, how long the transactional backlog count is reused; the SES configuration set that
+    # publishes bounces and complaints
+    ses_send_rate: float = Field(14.0, gt=0)
+    ses_burst: float = Field(0.0, ge=0)
+    ses_max_wait_seconds: float = Field(1.0, ge=0)
+    ses_throttle_backoff_seconds: int = Field(2, ge=1)
+    ses_backoff_max_seconds: int = Field(60, ge=1, le=43200)
+    bulk_defer_seconds: int = Field(2, ge=1)
+    bulk_defer_max_seconds: int = Field(60, ge=1, le=43200)
+    email_backlog_cache_seconds: float = Field(1.0, ge=0)
+    ses_configuration_set: str = ""
+    # biodata / NIK check (issue 5). The ministry's capacity: MINISTRY_RATE_PER_SECOND calls per
+    # second (any one-second window) and MINISTRY_MAX_IN_FLIGHT calls at once (the NikWorker event
+    # source's MaximumConcurrency in template.yaml, one call at a time per instance). The shared
+    # token bucket "ministry" refills at rate - burst so that rate x 1 s + burst stays within the
+    # capacity; the longest in-process wait for tokens per invocation (then records go back).
+    # Transient failures: at most MINISTRY_MAX_ATTEMPTS real calls, then the worker dead-letters
+    # the message; exponential backoff with jitter (base doubling per attempt, capped, never above
+    # SQS's 12 h). Circuit breaker: open after N consecutive failures, half-open after the
+    # cool-down. Applicants: corrections per WIB day, NIK_ALREADY_USED answers per hour.
+    # PII_KEY_ID: the KMS key of the NIK/KK envelopes.
+    nik_dlq_url: str = ""
+    pii_key_id: str = ""
+    ministry_rate_per_second: float = Field(50.0, gt=0)
+    ministry_max_in_flight: int = Field(20, ge=1)
+    ministry_burst: float = Field(2.0, ge=1)
+    ministry_bucket_shards: int = Field(1, ge=1)
+    ministry_token_wait_seconds: float = Field(2.0, ge=0)
+    ministry_max_attempts: int = Field(8, ge=1)
+    ministry_backoff_base_seconds: float = Field(2.0, ge=0)
+    ministry_backoff_max_seconds: float = Field(43200.0, ge=0, le=43200)
+    ministry_circuit_failures: int = Field(5, ge=1)
+    ministry_circuit_cooldown_seconds: float = Field(30.0, ge=0)
+    biodata_corrections_per_day: int = Field(5, ge=0)
+    nik_used_per_hour: int = Field(5, ge=0)
 
     @classmethod
     def load(cls, *required: str, environ: Mapping[str, str] | None = None) -> Settings:

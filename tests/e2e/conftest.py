@@ -10,6 +10,7 @@ import pytest
 
 from prakerja_local import launch
 from prakerja_local.demo import Demo
+from tests.e2e.browser import browser, page, web_stack  # noqa: F401 (the browser tests' fixtures)
 
 ARTIFACTS = Path(__file__).parents[2] / "artifacts"
 

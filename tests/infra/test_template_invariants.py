@@ -271,3 +271,11 @@ def test_ktp_bucket_notifies_the_upload_queue_on_object_created() -> None:
         for q in props(policy).get("Queues", [])
     }
     assert upload_queues <= allowed, f"no queue policy lets s3.amazonaws.com send to {upload_queues - allowed}"
+
+
+def test_the_ktp_bucket_refuses_plain_http() -> None:
+    policies = [props(r) for r in of_type("AWS::S3::BucketPolicy").values()
+                if target(props(r).get("Bucket")) == "KtpBucket"]
+    statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+    assert any(s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+               for s in statements)

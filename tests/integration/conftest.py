@@ -51,5 +51,8 @@ def stack(clock: MovableClock, ministry: MinistryServer) -> Iterator[Stack]:
     ministry.simulator.__init__()  # fresh population, counters and settings
     with mock_aws():
         aws_adapter.reset()
-        yield start_stack({"MinistryUrl": ministry.url})
+        # The test clock stands still unless a test moves it, so the SES token bucket would never
+        # refill: a burst far above any test's mail lets tests send at one instant (the rate
+        # itself is tested in test_sender_rate.py, which sets its own SES_SEND_RATE/SES_BURST).
+        yield start_stack({"MinistryUrl": ministry.url, "SesBurst": "100000"})
         aws_adapter.reset()

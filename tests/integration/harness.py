@@ -71,10 +71,13 @@ class Stack:
 
         sqs = boto3.client("sqs", region_name=REGION)
         url = self.resources.ref(queue_logical_id)
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=max_messages, AttributeNames=["All"])
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=max_messages, AttributeNames=["All"],
+                                  MessageAttributeNames=["All"])
         arn = self.resources.att(queue_logical_id, "Arn")
         return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                             "attributes": m.get("Attributes", {}), "messageAttributes": {},
+                             "attributes": m.get("Attributes", {}),
+                             "messageAttributes": {k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
+                                                   for k, v in m.get("MessageAttributes", {}).items()},
                              "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn,
                              "awsRegion": REGION} for m in got.get("Messages", [])]}
 

@@ -19,7 +19,7 @@ def mailbox() -> list[dict]:
 
 def link_token(body: str) -> str:
     """The token in an emailed verification link."""
-    found = re.search(r"/v1/email-verifications/([A-Za-z0-9_\-]+)", body)
+    found = re.search(r"(?:/verifikasi-email#token=|/v1/email-verifications/)([A-Za-z0-9_\-]+)", body)
     assert found, "no verification link in the email"
     return found.group(1)
 

@@ -13,7 +13,7 @@ def test_sign_up_answers_202_and_queues_a_verification_email(stack):
     assert r.status == 202 and "message" in r.body
     assert stack.drain("EmailQueue", "EmailSenderFunction") == 1
     assert mailbox()[0]["to"] == "Siti.Aminah@Example.id"
-    assert "/v1/email-verifications/" in mailbox()[0]["body"]
+    assert "/verifikasi-email#token=" in mailbox()[0]["body"]
 
 
 def test_sign_up_with_an_existing_address_gives_the_same_reply_and_warns_the_owner(stack):

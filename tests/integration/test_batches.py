@@ -11,6 +11,7 @@ from prakerja import clock as prakerja_clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import selection
+from prakerja.services.batches import verify_audit
 from tests.integration.support import mailbox, sign_in, verified_applicant
 
 TICK = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
@@ -129,7 +130,8 @@ def verified_token(stack, i: int) -> str:
     return sign_in(stack, f"p{i}@example.id")["access_token"]
 
 
-def test_the_audit_record_re_runs_to_the_same_result(stack, clock):
+def test_the_audit_record_names_no_one_and_re_runs_to_the_same_result(stack, clock):
+    # Given a drawn batch of four
     add_batch(stack, "2020-01", -1, 1, 2, 2)
     for i in range(4):
         token, _ = ready(stack, f"q{i}@example.id")
@@ -138,13 +140,19 @@ def test_the_audit_record_re_runs_to_the_same_result(stack, clock):
     stack.registry.invoke("BatchTickFunction", TICK)
     body = boto3.client("s3").get_object(Bucket=stack.env("AUDIT_BUCKET"), Key="draws/2020-01.json")["Body"].read()
     audit = json.loads(body)
+    # Then each row holds a random applicant id, the outcome, the rank, province and priority only
+    assert audit["columns"] == ["participant_id", "outcome", "rank", "province_code", "priority"]
+    assert all(len(row) == 5 and len(row[0]) == 32 for row in audit["ranking"])
+    assert "@" not in body.decode()
+    # And re-running it from the published values gives the same result
     ids = [row[0] for row in audit["ranking"]]
     assert selection.commitment(audit["secret"]) == audit["commitment"]
     seed = selection.draw_seed(audit["secret"], selection.participants_digest(ids))
     assert seed == audit["seed"]
     again = selection.draw([selection.Participant(i) for i in ids], quota=2, seed=seed)
     assert [[pid, "SELECTED" if sel else "NOT_SELECTED", rank] for pid, sel, rank in again.iter_ranking()] \
-        == audit["ranking"]
+        == [row[:3] for row in audit["ranking"]]
+    assert verify_audit(audit, selection.commitment(SECRET)) == []
 
 
 def test_those_not_selected_can_join_the_next_batch_and_the_selected_cannot(stack, clock):

@@ -131,6 +131,27 @@ def test_provisioning_creates_every_queue_with_its_dlq_redrive_and_a_small_visib
             assert int(redrive["maxReceiveCount"]) == props["RedrivePolicy"]["maxReceiveCount"]
 
 
+def test_provisioning_creates_every_kms_key_with_rotation(aws: None) -> None:
+    # Given the template's KMS keys
+    keys = TEMPLATE.resources_of_type("AWS::KMS::Key")
+
+    # When the template is provisioned
+    res = provision(None, TEMPLATE)
+
+    # Then each key exists, is enabled for envelope encryption, rotates as the template says, and
+    # functions get its ARN
+    kms = _client("kms")
+    assert keys
+    for rid, spec in keys.items():
+        meta = kms.describe_key(KeyId=res.ref(rid))["KeyMetadata"]
+        assert meta["Arn"] == res.att(rid, "Arn") and meta["KeyState"] == "Enabled"
+        assert meta["KeyUsage"] == "ENCRYPT_DECRYPT"
+        rotation = kms.get_key_rotation_status(KeyId=res.ref(rid))["KeyRotationEnabled"]
+        assert rotation == bool(spec["Properties"].get("EnableKeyRotation"))
+        assert kms.generate_data_key(KeyId=res.att(rid, "Arn"), KeySpec="AES_256")["KeyId"] == meta["Arn"]
+    assert res.environments["NikWorkerFunction"]["PII_KEY_ID"] == res.att("PiiKey", "Arn")
+
+
 def test_provisioning_creates_buckets_and_points_the_ktp_notification_at_the_upload_queue(aws: None) -> None:
     # Given the template's buckets
     buckets = TEMPLATE.resources_of_type("AWS::S3::Bucket")

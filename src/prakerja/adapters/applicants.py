@@ -2,9 +2,11 @@
 
 Item shapes (``pk`` / ``sk``):
 
-* ``APP#<id>`` / ``PROFILE``: email as typed, ``email_key`` (HMAC), password hash, consent,
-  ``steps`` map (``{step: {status, reason, updated_at}}``), ``active_batch`` and
-  ``active_batch_closes_at`` (one open batch at a time), ``selected_batch``.
+* ``APP#<id>`` / ``PROFILE``: email as typed, ``email_key`` (HMAC), password hash,
+  ``session_generation`` (refresh tokens of older generations are dead), consent
+  (``consent_version``, ``consent_at``, ``consent_withdrawn_at``), ``steps`` map
+  (``{step: {status, reason, updated_at}}``), ``active_batch`` and ``active_batch_closes_at`` (one
+  open batch at a time), ``selected_batch``.
 * ``EMAIL#<hmac>`` / ``SENTINEL`` and ``NIK#<hmac>`` / ``SENTINEL``: uniqueness guards written in
   the same transaction as the profile or biodata (``applicant_id``, ``kid``).
 * ``TOKEN#<sha256>`` / ``TOKEN``: single-use email tokens (verification, reset, change).
@@ -101,6 +103,16 @@ class ApplicantStore:
         """Move one step (conditional on its current status); False when the condition fails."""
         return self.transact([self.step_update(applicant_id, step, status, reason, at, from_statuses), *extra])
 
+    def mark_email_undeliverable(self, applicant_id: str, email_key: str, reason: str, at: str,
+                                 from_statuses: Iterable[str]) -> bool:
+        """Move the email step to UNDELIVERABLE (``reason``: BOUNCED, COMPLAINED) if it is in
+        ``from_statuses`` and the profile still has the address ``email_key``; False otherwise."""
+        item = self.step_update(applicant_id, "email", "UNDELIVERABLE", reason, at, from_statuses)
+        update = item["Update"]
+        update["ConditionExpression"] += " AND email_key = :bounced_key"
+        update["ExpressionAttributeValues"][":bounced_key"] = email_key
+        return self.transact([item])
+
     def transact(self, items: list[dict]) -> bool:
         """Run a transaction (or a single update); False when any condition fails."""
         try:
@@ -124,13 +136,62 @@ class ApplicantStore:
                                       ReturnValues="UPDATED_NEW")
         return int(response["Attributes"][name])
 
-    def delete_account(self, applicant_id: str, email_key: str) -> None:
-        """Delete every item of the applicant and its email sentinel (account deletion)."""
-        keys = [(i["pk"], i["sk"]) for i in self._items(applicant_id)]
-        keys.append((f"EMAIL#{email_key}", "SENTINEL"))
+    def delete_account(self, applicant_id: str, email_key: str, nik_key: str | None = None) -> bool:
+        """Delete every item of the applicant, then (atomically) the profile and its email and NIK
+        sentinels, which frees the address and the NIK. Retrying after a crash finishes the job
+        (the profile goes last). Returns False when the profile was already gone."""
+        rest = [(i["pk"], i["sk"]) for i in self._items(applicant_id) if i["sk"] != "PROFILE"]
         with self.t.batch_writer() as batch:
-            for pk, sk in keys:
+            for pk, sk in rest:
                 batch.delete_item(Key={"pk": pk, "sk": sk})
+        owned = {"ConditionExpression": "attribute_not_exists(pk) OR applicant_id = :a",
+                 "ExpressionAttributeValues": {":a": applicant_id}}
+        items = [
+            {"Delete": {"TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
+                        "ConditionExpression": "attribute_exists(pk)"}},
+            {"Delete": {"TableName": self.name, "Key": {"pk": f"EMAIL#{email_key}", "sk": "SENTINEL"}, **owned}},
+        ]
+        if nik_key:
+            items.append({"Delete": {"TableName": self.name, "Key": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL"},
+                                     **owned}})
+        return self.transact(items)
+
+    def password_set(self, applicant_id: str, password_hash: str, at: str, expect_hash: str | None = None) -> dict:
+        """Transaction item storing a new password hash and ending every session (``session_generation``
+        goes up by one; refresh tokens of older generations stop working). With ``expect_hash`` the
+        write happens only if the stored hash is still that one (no lost concurrent change)."""
+        condition, values = "attribute_exists(pk)", {":h": password_hash, ":at": at, ":one": 1}
+        if expect_hash is not None:
+            condition += " AND password_hash = :old"
+            values[":old"] = expect_hash
+        return {"Update": {
+            "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
+            "UpdateExpression": "SET password_hash = :h, password_changed_at = :at ADD session_generation :one",
+            "ConditionExpression": condition, "ExpressionAttributeValues": values,
+        }}
+
+    def email_swap(self, applicant_id: str, old_key: str, new_key: str, new_kid: str, typed: str,
+                   at: str) -> list[dict]:
+        """Transaction items moving the account to a new address (as typed; HMAC ``new_key``): the
+        profile (only if its address is still ``old_key``; the email step becomes VERIFIED, since the
+        new address was proven by its link), the new sentinel (only if the address is free) and the
+        removal of the old one. Order: profile, new sentinel, old sentinel."""
+        return [
+            {"Update": {
+                "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
+                "UpdateExpression": "SET #e = :e, #k = :k, #kid = :kid, steps.#e = :step",
+                "ConditionExpression": "#k = :old",
+                "ExpressionAttributeNames": {"#e": "email", "#k": "email_key", "#kid": "email_kid"},
+                "ExpressionAttributeValues": {":e": typed, ":k": new_key, ":kid": new_kid, ":old": old_key,
+                                              ":step": {"status": "VERIFIED", "reason": None, "updated_at": at}},
+            }},
+            {"Put": {"TableName": self.name,
+                     "Item": {"pk": f"EMAIL#{new_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": new_kid},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Delete": {"TableName": self.name, "Key": {"pk": f"EMAIL#{old_key}", "sk": "SENTINEL"},
+                        "ConditionExpression": "applicant_id = :a",
+                        "ExpressionAttributeValues": {":a": applicant_id}}},
+        ]
 
     def _items(self, applicant_id: str) -> list[dict]:
         items: list[dict] = []
@@ -248,6 +309,87 @@ class ApplicantStore:
         """The applicant holding a NIK (by HMAC), or None."""
         item = self.t.get_item(Key={"pk": f"NIK#{nik_key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
         return item["applicant_id"] if item else None
+
+    # ------------------------------------------------------------------ NIK check (issue 5)
+    # The PROFILE's ``nik_version`` names the biodata version the nik step is about; the worker's
+    # writes are single-item conditional updates (no transactions), each safe to repeat.
+    def nik_pending_update(self, applicant_id: str, version: int, at: str, from_statuses: Iterable[str]) -> dict:
+        """Transaction item: the nik step becomes PENDING for biodata ``version`` (if its status
+        is in ``from_statuses``)."""
+        item = self.step_update(applicant_id, "nik", "PENDING", None, at, from_statuses)
+        update = item["Update"]
+        update["UpdateExpression"] += ", nik_version = :nv"
+        update["ExpressionAttributeValues"][":nv"] = version
+        return item
+
+    def get_items(self, applicant_ids: Iterable[str], sk: str) -> dict[str, dict]:
+        """One kind of item (``sk``) of several applicants, strongly consistent, in one round trip
+        per 100 keys: applicant id -> item (missing ones left out)."""
+        ids = list(dict.fromkeys(applicant_ids))
+        found: dict[str, dict] = {}
+        for start in range(0, len(ids), 100):
+            keys = [{"pk": app_pk(aid), "sk": sk} for aid in ids[start:start + 100]]
+            request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self.t.meta.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.name, []):
+                    found[item["pk"].removeprefix("APP#")] = plain(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def record_nik_check(self, applicant_id: str, version: int, check: dict) -> bool:
+        """Store the ministry's outcome on BIODATA ``version`` unless one is there already (or the
+        version was superseded). False when nothing was written."""
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": "BIODATA"}, "SET #c = :check",
+            "version = :v AND (attribute_not_exists(#c) OR #c = :null)",
+            {"#c": "check"}, {":check": check, ":v": version, ":null": None})
+
+    def nik_outcome(self, applicant_id: str, version: int, status: str, reason: str | None, at: str) -> bool:
+        """Move the nik step from PENDING to ``status`` if it is still about ``version``."""
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.#s = :new",
+            "steps.#s.#st = :pending AND nik_version = :v", {"#s": "nik", "#st": "status"},
+            {":new": {"status": status, "reason": reason, "updated_at": at}, ":pending": "PENDING", ":v": version})
+
+    def count_nik_failure(self, applicant_id: str, version: int, kind: str, at: str) -> int | None:
+        """Count one failed ministry call on BIODATA ``version``; the attempts so far, or None when
+        the version was superseded or already has an outcome."""
+        try:
+            response = self.t.update_item(
+                Key={"pk": app_pk(applicant_id), "sk": "BIODATA"},
+                UpdateExpression="ADD attempts :one SET last_error = :k, last_error_at = :at",
+                ConditionExpression="version = :v AND (attribute_not_exists(#c) OR #c = :null)",
+                ExpressionAttributeNames={"#c": "check"},
+                ExpressionAttributeValues={":one": 1, ":k": kind, ":at": at, ":v": version, ":null": None},
+                ReturnValues="UPDATED_NEW")
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return None
+            raise
+        return int(response["Attributes"]["attempts"])
+
+    def nik_dead_lettered(self, applicant_id: str, version: int, at: str) -> bool:
+        """Note that BIODATA ``version``'s check went to the DLQ and start its attempts afresh, so a
+        redriven message gets the full number of attempts again."""
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": "BIODATA"},
+            "SET attempts = :zero, dead_lettered_at = :at ADD dead_letters :one", "version = :v", None,
+            {":zero": 0, ":at": at, ":one": 1, ":v": version})
+
+    def _conditional_update(self, key: dict, expression: str, condition: str, names: dict | None,
+                            values: dict) -> bool:
+        kwargs: dict[str, Any] = {"Key": key, "UpdateExpression": expression, "ConditionExpression": condition,
+                                  "ExpressionAttributeValues": values}
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            self.t.update_item(**kwargs)
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
 
 
 def _update(table_name: str, key: dict, values: dict, condition: str | None, cond_values: dict | None = None,

@@ -7,8 +7,16 @@ Items in the Batches table:
   after the draw ``seed``, ``secret``, ``participants``, ``selected``, ``result_key``.
 * ``BATCHES`` / ``<opens_at>#<id>``: the listing index (one small partition, read-mostly).
 * ``BATCH#<id>#M#<shard>`` / ``<applicant_id>``: one member, ``joined_at`` stamped by the
-  server. ``member_shards`` partitions spread the launch-peak joins (thousands a second) so no
-  key takes more than a few hundred writes a second; the draw reads the shards in parallel.
+  server, ``province_code`` and ``priority`` (flagged at join time). ``member_shards``
+  partitions spread the launch-peak joins (thousands a second) so no key takes more than a few
+  hundred writes a second; the draw reads the shards in parallel.
+* ``BATCH#<id>#P#A#<applicant_id>`` / ``PRIORITY`` and ``BATCH#<id>#P#N#<nik_hmac>`` /
+  ``PRIORITY``: the batch's priority list, one item per entry (an applicant id, or the keyed
+  HMAC of a NIK as stored beside the biodata). Each entry is its own partition, so the lookups
+  at join time never heat one key; ``META.priority_list`` holds the count.
+
+On AWS the ``secret`` is written only by ``reveal`` after the close (``prakerja-ops batches
+reveal``); before that the table holds only its ``commitment``.
 """
 
 from __future__ import annotations
@@ -34,15 +42,68 @@ class BatchStore:
     def t(self) -> Any:
         return table(self.name)
 
-    def put_batch(self, meta: dict) -> None:
-        """Create a batch (META and index items). Overwrites nothing: raises if it exists."""
-        self.t.meta.client.transact_write_items(TransactItems=[
-            {"Put": {"TableName": self.name, "Item": {"pk": f"BATCH#{meta['batch_id']}", "sk": "META", **meta},
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"TableName": self.name,
-                     "Item": {"pk": "BATCHES", "sk": f"{meta['opens_at']}#{meta['batch_id']}",
-                              "batch_id": meta["batch_id"]}}},
-        ])
+    def put_batch(self, meta: dict) -> bool:
+        """Create a batch (META and index items). Overwrites nothing: False if it exists."""
+        try:
+            self.t.meta.client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.name, "Item": {"pk": f"BATCH#{meta['batch_id']}", "sk": "META", **meta},
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": self.name,
+                         "Item": {"pk": "BATCHES", "sk": f"{meta['opens_at']}#{meta['batch_id']}",
+                                  "batch_id": meta["batch_id"]}}},
+            ])
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def update_batch(self, batch_id: str, values: dict, condition: str, cond_values: dict | None = None,
+                     cond_names: dict | None = None) -> bool:
+        """Set ``values`` on a batch's META item if ``condition`` holds (it may use ``#status``
+        and the placeholders in ``cond_values``/``cond_names``). False when it does not."""
+        names = {f"#k{i}": k for i, k in enumerate(values)} | (cond_names or {})
+        if "#status" in condition:
+            names["#status"] = "status"
+        vals = {f":v{i}": v for i, v in enumerate(values.values())} | (cond_values or {})
+        try:
+            self.t.update_item(
+                Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
+                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=vals,
+            )
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------------ priority list
+    @staticmethod
+    def _priority_pk(batch_id: str, key: str) -> str:
+        return f"BATCH#{batch_id}#P#{key}"
+
+    def put_priority(self, batch_id: str, keys: list[str]) -> int:
+        """Write the priority list entries ``keys`` (``A#<applicant_id>`` or ``N#<nik_hmac>``);
+        idempotent. Returns how many were written."""
+        with self.t.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as writer:
+            for key in keys:
+                writer.put_item(Item={"pk": self._priority_pk(batch_id, key), "sk": "PRIORITY"})
+        return len(keys)
+
+    def is_priority(self, batch_id: str, keys: list[str]) -> bool:
+        """True when any of ``keys`` is on the batch's priority list (one BatchGetItem)."""
+        if not keys:
+            return False
+        request = {self.name: {"Keys": [{"pk": self._priority_pk(batch_id, k), "sk": "PRIORITY"} for k in keys],
+                               "ConsistentRead": True, "ProjectionExpression": "pk"}}
+        while request:
+            reply = self.t.meta.client.batch_get_item(RequestItems=request)
+            if reply.get("Responses", {}).get(self.name):
+                return True
+            request = reply.get("UnprocessedKeys") or {}
+        return False
 
     def get_batch(self, batch_id: str) -> dict | None:
         """A batch's META item, or None."""
@@ -84,6 +145,46 @@ class BatchStore:
             out.extend({"applicant_id": i["sk"], **plain(i)} for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def member_columns(self, batch_id: str, joined_before: str) -> tuple[list[str], list[str | None], bytearray]:
+        """The draw's input for members joined before ``joined_before``, as three parallel columns
+        (applicant ids, province codes, priority flags), read from all shards in parallel and
+        projected to what the draw needs: no per-member dicts are kept, so millions fit in a
+        Lambda's memory."""
+        with ThreadPoolExecutor(max_workers=min(8, self.shards)) as pool:
+            parts = list(pool.map(lambda s: self._shard_columns(batch_id, s, joined_before), range(self.shards)))
+        ids: list[str] = []
+        provinces: list[str | None] = []
+        flags = bytearray()
+        for part_ids, part_provinces, part_flags in parts:
+            ids.extend(part_ids)
+            provinces.extend(part_provinces)
+            flags.extend(part_flags)
+        return ids, provinces, flags
+
+    def _shard_columns(self, batch_id: str, shard: int,
+                       joined_before: str) -> tuple[list[str], list[str | None], bytearray]:
+        ids: list[str] = []
+        provinces: list[str | None] = []
+        flags = bytearray()
+        shared: dict[str, str] = {}  # one string object per province code
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"BATCH#{batch_id}#M#{shard:02d}"),
+            "FilterExpression": "joined_at < :c",
+            "ProjectionExpression": "sk, province_code, priority",
+            "ExpressionAttributeValues": {":c": joined_before},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.t.query(**kwargs)
+            for item in page.get("Items", []):
+                ids.append(item["sk"])
+                code = item.get("province_code")
+                provinces.append(shared.setdefault(code, code) if code is not None else None)
+                flags.append(1 if item.get("priority") else 0)
+            if "LastEvaluatedKey" not in page:
+                return ids, provinces, flags
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def advance(self, batch_id: str, from_status: str, values: dict) -> bool:

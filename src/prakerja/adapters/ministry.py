@@ -18,12 +18,25 @@ Reason = Literal["NOT_FOUND", "DATA_MISMATCH", "DECEASED", "INACTIVE", "NOT_CITI
 
 
 class MinistryUnavailable(Exception):
-    """A transient failure; ``retry_after`` (seconds) when the ministry said so."""
+    """A transient failure; ``retry_after`` (seconds) when the ministry said so. ``kind`` is a
+    code (``timeout``, ``connection``, ``http_<status>``, ``bad_reply``, ``wrong_request_id``);
+    no message ever carries the request's personal data."""
 
     def __init__(self, kind: str, retry_after: float | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
         self.retry_after = retry_after
+
+    @property
+    def overload(self) -> bool:
+        """Whether the failure says the service is down or overloaded (timeouts, connection
+        errors, 429, 5xx): what a circuit breaker counts. Other failures concern one request."""
+        if self.kind in ("timeout", "connection"):
+            return True
+        if self.kind.startswith("http_"):
+            status = int(self.kind.removeprefix("http_"))
+            return status == 429 or status >= 500
+        return False
 
 
 class MinistryReply(BaseModel):

@@ -77,8 +77,10 @@ class TokenBucket:
     def _store(self, key: dict, old: dict | None, tokens: float, now: float) -> bool:
         values: dict[str, Any] = {":t": Decimal(repr(tokens)), ":u": Decimal(repr(now))}
         if old:
-            condition = "updated_at = :old"
-            values[":old"] = old["updated_at"]
+            # both fields: two takers that read the same item at the same instant (a clock that
+            # did not move, or moved back) would otherwise both win the one token
+            condition = "updated_at = :old AND tokens = :oldt"
+            values[":old"], values[":oldt"] = old["updated_at"], old["tokens"]
         else:
             condition = "attribute_not_exists(pk)"
         try:

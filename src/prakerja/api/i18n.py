@@ -52,6 +52,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Permintaan yang sama sedang diproses. Coba lagi sebentar.",
         "The same request is being processed. Try again shortly.",
     ),
+    "TOO_MANY_ATTEMPTS": (
+        "Terlalu banyak percobaan. Coba lagi setelah waktu yang ditunjukkan.",
+        "Too many attempts. Try again after the time shown.",
+    ),
+    "PASSWORD_WRONG": ("Kata sandi salah.", "Wrong password."),
+    "EMAIL_UNCHANGED": ("Ini sudah alamat email akun Anda.", "This is already your account's email address."),
+    "EMAIL_TAKEN": ("Alamat email ini sudah dipakai akun lain.", "This email address is used by another account."),
+    "ACCOUNT_CHANGED": (
+        "Akun Anda baru saja diubah di tempat lain. Muat ulang lalu coba lagi.",
+        "Your account was just changed elsewhere. Reload and try again.",
+    ),
+    "CONSENT_WITHDRAWN": (
+        "Anda telah menarik persetujuan, jadi data Anda tidak diproses. Berikan persetujuan lagi untuk "
+        "melanjutkan.",
+        "You withdrew your consent, so your data is not processed. Give consent again to continue.",
+    ),
     # email tokens
     "TOKEN_USED": ("Tautan ini sudah dipakai.", "This link has already been used."),
     "TOKEN_EXPIRED": ("Tautan ini sudah kedaluwarsa. Minta tautan baru.", "This link has expired. Request a new one."),
@@ -101,10 +117,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "NIK_CHECK_IN_PROGRESS": ("Pemeriksaan NIK sedang berjalan.", "The NIK check is in progress."),
     "ALREADY_VERIFIED": ("Data sudah terverifikasi.", "Your data is already verified."),
+    "TOO_MANY_CORRECTIONS": (
+        "Batas perbaikan data hari ini sudah tercapai. Silakan coba lagi besok.",
+        "You have reached today's limit of corrections. Please try again tomorrow.",
+    ),
+    "TOO_MANY_NIK_ATTEMPTS": (
+        "Terlalu banyak percobaan NIK. Silakan coba lagi nanti.",
+        "Too many NIK attempts. Please try again later.",
+    ),
     # assessment
     "TEST_NOT_STARTED": ("Tes belum dimulai.", "The test has not been started."),
     "TEST_EXPIRED": ("Waktu tes sudah habis.", "The test time is over."),
     "TEST_ALREADY_TAKEN": ("Tes sudah diselesaikan.", "The test is already finished."),
+    "TEST_RETAKE_NOT_YET": ("Tes ulang belum dapat dimulai; lihat retake_at.",
+                            "The test cannot be retaken yet; see retake_at."),
     "QUESTION_INVALID": ("Soal tidak dikenal.", "Unknown question."),
     "OPTION_INVALID": ("Pilihan jawaban tidak dikenal.", "Unknown answer option."),
     # batches
@@ -116,6 +142,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 # Step reasons shown as ``reason`` in ``GET /v1/me`` (clients render them in the reader's language).
 REASONS: dict[str, tuple[str, str]] = {
+    # email (SES notifications)
+    "BOUNCED": ("Email kami tidak dapat dikirim ke alamat ini (alamat tidak ada atau ditolak). "
+                "Ganti alamat email Anda.",
+                "Our email could not be delivered to this address (it does not exist or refused it). "
+                "Change your email address."),
+    "COMPLAINED": ("Email kami ke alamat ini ditandai sebagai spam, jadi kami berhenti mengirim ke sana. "
+                   "Ganti alamat email Anda untuk menerima pemberitahuan.",
+                   "Our email to this address was marked as spam, so we stopped sending to it. "
+                   "Change your email address to receive notifications."),
     # NIK check (the ministry's answer)
     "NOT_FOUND": ("NIK tidak ditemukan di data kependudukan. Periksa setiap angka NIK Anda.",
                   "The NIK was not found in the civil registry. Check every digit of your NIK."),

@@ -52,3 +52,34 @@ def password_issue(password: str) -> str | None:
     if value.lower() in _common_passwords():
         return "PASSWORD_COMMON"
     return None
+
+
+# ---------------------------------------------------------------- counting windows
+def window_start(epoch: int, window_seconds: int) -> int:
+    """The start (epoch seconds) of the clock-aligned window of ``window_seconds`` holding ``epoch``.
+
+    Limits count events in fixed windows (``[start, start + window_seconds)``): at most N per
+    window, so at most 2N across any span of one window length that straddles a boundary."""
+    if window_seconds <= 0:
+        raise ValueError("window_seconds must be positive")
+    return epoch - epoch % window_seconds
+
+
+def seconds_left(epoch: int, window_seconds: int) -> int:
+    """Whole seconds until the window holding ``epoch`` ends (1..window_seconds): a Retry-After."""
+    return window_start(epoch, window_seconds) + window_seconds - epoch
+
+
+# ---------------------------------------------------------------- consent
+def consent_view(profile: dict) -> dict:
+    """The consent as shown in ``GET /v1/me``: ``{version, given_at, withdrawn_at}`` (ISO UTC or None).
+
+    ``profile`` is the stored PROFILE item (``consent_version``, ``consent_at``,
+    ``consent_withdrawn_at``)."""
+    return {"version": profile.get("consent_version"), "given_at": profile.get("consent_at"),
+            "withdrawn_at": profile.get("consent_withdrawn_at")}
+
+
+def consent_active(profile: dict) -> bool:
+    """Whether the applicant's consent stands (not withdrawn; every account is created with it)."""
+    return not profile.get("consent_withdrawn_at")

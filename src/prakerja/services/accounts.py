@@ -2,23 +2,48 @@
 
 Sign-up answers the same whether or not the address already had an account (the owner of an
 existing account gets an email instead): the one documented exception to "a conflict is 409".
+With an ``Idempotency-Key`` a sign-up runs once per key (Powertools Idempotency; records kept
+``idempotency_seconds``): a replay gets the first answer and sends no second email.
+
+Sign-in failures are counted per (account, client address) and per client address in windows of
+``signin_window_seconds``; over ``signin_max_failures`` (or the per-address ceiling, high because
+of carrier NAT) the answer is 429 ``TOO_MANY_ATTEMPTS`` with Retry-After, never a sleep.
+
+Sessions: a refresh token belongs to a family (one sign-in) and carries the profile's
+``session_generation`` at issue; raising the generation (password reset or change) kills every
+refresh token issued before.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
 from prakerja import clock
+from prakerja.adapters.counters import WindowCounters
+from prakerja.adapters.idempotency import persistence_layer
+from prakerja.adapters.secrets import Keys
 from prakerja.domain import applicant as states
 from prakerja.domain.accounts import normalise_email, password_issue
-from prakerja.domain.errors import FieldIssue, InvalidInput, Unauthorized
+from prakerja.domain.errors import Conflict, FieldIssue, InvalidInput, TooMany, Unauthorized
 from prakerja.services import mail
 from prakerja.services.security import Passwords, lookup_key, new_token, token_hash
 from prakerja.services.wiring import Wiring
+
+ACCEPTED = {"status": "ACCEPTED"}
+IN_PROGRESS_RETRY_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -32,19 +57,99 @@ class TokenPair:
 
 
 def verification_link(base_url: str, raw_token: str) -> str:
-    """The emailed link for a verification token (``{base}/v1/email-verifications/{token}``)."""
-    return f"{base_url.rstrip('/')}/v1/email-verifications/{quote(raw_token, safe='')}"
+    """The emailed link for a verification token: the web client's confirmation page,
+    ``{base}/verifikasi-email#token={token}``. The token rides in the fragment, which browsers
+    never send, so it stays out of access logs; the page describes the link (GET) and confirms
+    it (POST ``/v1/email-verifications/{token}``) only when the person presses its button."""
+    return f"{base_url.rstrip('/')}/verifikasi-email#token={quote(raw_token, safe='')}"
+
+
+class SignInLimits:
+    """Failed password checks per (account, client address) and per client address.
+
+    ``account`` is the email's HMAC (for unknown addresses too, so limits reveal nothing);
+    counters are keyed by HMACs of it and of the address, never by the values themselves.
+    Successful sign-in clears the (account, address) count."""
+
+    def __init__(self, table_name: str, keys: Callable[[], Keys], max_failures: int, max_per_address: int,
+                 window_seconds: int) -> None:
+        self.keys = keys
+        self.max_failures, self.max_per_address = max_failures, max_per_address
+        self.pair = WindowCounters(table_name, "signin", window_seconds)
+        self.address = WindowCounters(table_name, "signin-address", window_seconds)
+
+    def _subjects(self, account: str, address: str) -> tuple[str, str]:
+        keys = self.keys()
+        return lookup_key(keys, f"{account}|{address}")[0], lookup_key(keys, f"address|{address}")[0]
+
+    def check(self, account: str, address: str) -> int:
+        """The (account, address) failures so far in this window; raises TooMany(TOO_MANY_ATTEMPTS,
+        retry_after = seconds to the window's end) when over either limit."""
+        pair, addr = self._subjects(account, address)
+        failures = self.pair.count(pair)
+        if failures >= self.max_failures or self.address.count(addr) >= self.max_per_address:
+            raise TooMany("TOO_MANY_ATTEMPTS", retry_after=self.pair.retry_after())
+        return failures
+
+    def failed(self, account: str, address: str) -> None:
+        """Count one failed password check."""
+        pair, addr = self._subjects(account, address)
+        self.pair.add(pair)
+        self.address.add(addr)
+
+    def succeeded(self, account: str, address: str) -> None:
+        """Forget the (account, address) failures after a correct password."""
+        self.pair.clear(self._subjects(account, address)[0])
 
 
 class Accounts:
-    """Accounts, sessions and status. ``w`` carries settings, store, outbox and keys."""
+    """Accounts, sessions and status. ``w`` carries settings, store, outbox and keys; the
+    settings must name the Limits and Idempotency tables."""
 
     def __init__(self, w: Wiring, passwords: Passwords) -> None:
         self.w = w
         self.s = w.settings
         self.passwords = passwords
+        self.limits = SignInLimits(self.s.limits_table, w.keys, self.s.signin_max_failures,
+                                   self.s.signin_max_failures_per_address, self.s.signin_window_seconds)
+        self.idempotency = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="fingerprint",
+                                             expires_after_seconds=self.s.idempotency_seconds,
+                                             hash_function="sha256")
+        self._register_once = idempotent_function(
+            self._register_keyed, data_keyword_argument="request", config=self.idempotency,
+            persistence_store=persistence_layer(self.s.idempotency_table), key_prefix="accounts.register")
 
     # ------------------------------------------------------------------ sign-up
+    def sign_up(self, email: str, password: str, consent: bool, consent_version: str | None,
+                idempotency_key: str | None = None, lambda_context: Any = None) -> dict:
+        """:meth:`register`, at most once per ``idempotency_key`` when one is given. ``{"status": "ACCEPTED"}``.
+
+        ``lambda_context`` (the invocation's Lambda context) lets a timed-out attempt be retried
+        with the same key. Raises InvalidInput (nothing is recorded for the key then),
+        Conflict(IDEMPOTENCY_KEY_REUSED) when the key came earlier with another body, and
+        Conflict(REQUEST_IN_PROGRESS, retry_after) while the first request with the key runs."""
+        if not idempotency_key:
+            self.register(email, password, consent, consent_version)
+            return dict(ACCEPTED)
+        if lambda_context is not None:
+            self.idempotency.register_lambda_context(lambda_context)
+        # the body is validated through a keyed hash: no password-derived plain hash is stored
+        body = json.dumps({"email": email, "password": password, "consent": consent,
+                           "consent_version": consent_version}, sort_keys=True, ensure_ascii=False)
+        request = {"key": idempotency_key, "fingerprint": lookup_key(self.w.keys(), body)[0]}
+        try:
+            return self._register_once(request=request, email=email, password=password, consent=consent,
+                                       consent_version=consent_version)
+        except IdempotencyValidationError as exc:
+            raise Conflict("IDEMPOTENCY_KEY_REUSED") from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            raise Conflict("REQUEST_IN_PROGRESS", retry_after=IN_PROGRESS_RETRY_SECONDS) from exc
+
+    def _register_keyed(self, request: dict, email: str, password: str, consent: bool,
+                        consent_version: str | None) -> dict:
+        self.register(email, password, consent, consent_version)
+        return dict(ACCEPTED)
+
     def register(self, email: str, password: str, consent: bool, consent_version: str | None) -> None:
         """Create the account and queue its verification email, or email the existing owner.
 
@@ -80,7 +185,7 @@ class Accounts:
         profile = {
             "applicant_id": aid, "email": typed, "email_key": email_key, "email_kid": kid,
             "password_hash": self.passwords.hash(password), "consent_version": version, "consent_at": at,
-            "created_at": at,
+            "created_at": at, "session_generation": 0,
             "steps": {step: {"status": status, "reason": None, "updated_at": at}
                       for step, status in states.INITIAL.items() if step != "batch"},
         }
@@ -102,26 +207,46 @@ class Accounts:
         self.w.outbox.dispatch([message])
 
     # ------------------------------------------------------------------ sessions
-    def sign_in(self, email: str, password: str) -> TokenPair:
+    def sign_in(self, email: str, password: str, client_ip: str = "0.0.0.0") -> TokenPair:
         """Tokens for a correct email and password; Unauthorized(INVALID_CREDENTIALS) otherwise.
 
-        Wrong password and unknown email fail alike, in about the same time."""
+        Wrong password and unknown email fail alike, in about the same time, and count alike
+        against the limits. Raises TooMany(TOO_MANY_ATTEMPTS, retry_after) while over a limit
+        (checked before the password, so a correct password is refused too)."""
         try:
             normalised = normalise_email(email)
         except InvalidInput:
             normalised = ""
+        keys = self.w.keys()
+        email_key = lookup_key(keys, normalised)[0] if normalised else ""
+        account = email_key or lookup_key(keys, email.strip().lower())[0]
+        failures = self.limits.check(account, client_ip)
         profile = None
-        if normalised:
-            aid = self.w.store.applicant_for_email(lookup_key(self.w.keys(), normalised)[0])
+        if email_key:
+            aid = self.w.store.applicant_for_email(email_key)
             profile = self.w.store.get_profile(aid) if aid else None
         if not self.passwords.verify(profile["password_hash"] if profile else None, password) or profile is None:
+            self.limits.failed(account, client_ip)
             raise Unauthorized("INVALID_CREDENTIALS")
+        if failures:
+            self.limits.succeeded(account, client_ip)
         if self.passwords.needs_rehash(profile["password_hash"]):
             self.w.store.update_profile(profile["applicant_id"], {"password_hash": self.passwords.hash(password)})
-        return self._issue(profile["applicant_id"], family=uuid.uuid4().hex)
+        return self.issue(profile)
+
+    def check_password(self, profile: dict, password: str, client_ip: str, field: str = "password") -> None:
+        """Confirm a signed-in applicant's password before a sensitive change.
+
+        Failures count against the same limits as sign-in. Raises TooMany(TOO_MANY_ATTEMPTS) while
+        over a limit, InvalidInput(VALIDATION_FAILED, ``field``: PASSWORD_WRONG) on a wrong password."""
+        self.limits.check(profile["email_key"], client_ip)
+        if not self.passwords.verify(profile["password_hash"], password):
+            self.limits.failed(profile["email_key"], client_ip)
+            raise InvalidInput("VALIDATION_FAILED", [FieldIssue(field, "PASSWORD_WRONG")])
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate a refresh token. Reusing a rotated one revokes its whole family.
+        """Rotate a refresh token. Reusing a rotated one revokes its whole family; a token from an
+        older session generation (before a password reset or change) or of a deleted account is dead.
 
         Raises Unauthorized(REFRESH_INVALID)."""
         old_hash = token_hash(refresh_token)
@@ -132,8 +257,12 @@ class Accounts:
         if item.get("rotated_at"):
             self.w.store.revoke_family(item["family"], clock.iso(now), self._family_ttl())
             raise Unauthorized("REFRESH_INVALID")
+        profile = self.w.store.get_profile(item["applicant_id"])
+        generation = int(item.get("generation", 0))
+        if not profile or generation != int(profile.get("session_generation", 0)):
+            raise Unauthorized("REFRESH_INVALID")
         raw, new_hash = new_token()
-        new_item = self._refresh_item(item["applicant_id"], item["family"])
+        new_item = self._refresh_item(item["applicant_id"], item["family"], generation)
         if not self.w.store.rotate_refresh(old_hash, new_hash, new_item, clock.iso(now)):
             self.w.store.revoke_family(item["family"], clock.iso(now), self._family_ttl())
             raise Unauthorized("REFRESH_INVALID")
@@ -145,16 +274,21 @@ class Accounts:
         if family:
             self.w.store.revoke_family(family, clock.iso(clock.now()), self._family_ttl())
 
-    def _issue(self, applicant_id: str, family: str) -> TokenPair:
+    def issue(self, profile: dict, generation: int | None = None) -> TokenPair:
+        """A new session (family) for the applicant of ``profile``, at its session generation
+        (or ``generation`` when the caller has just raised it)."""
         raw, hashed = new_token()
-        self.w.store.put_refresh(hashed, self._refresh_item(applicant_id, family))
+        applicant_id, family = profile["applicant_id"], uuid.uuid4().hex
+        if generation is None:
+            generation = int(profile.get("session_generation", 0))
+        self.w.store.put_refresh(hashed, self._refresh_item(applicant_id, family, generation))
         access = self.w.access_tokens.issue(applicant_id, family)
         return TokenPair(access, raw, self.s.access_token_seconds)
 
-    def _refresh_item(self, applicant_id: str, family: str) -> dict:
+    def _refresh_item(self, applicant_id: str, family: str, generation: int) -> dict:
         expires = clock.now() + timedelta(seconds=self.s.refresh_token_seconds)
-        return {"applicant_id": applicant_id, "family": family, "expires_at": clock.iso(expires),
-                "ttl": int(expires.timestamp())}
+        return {"applicant_id": applicant_id, "family": family, "generation": generation,
+                "expires_at": clock.iso(expires), "ttl": int(expires.timestamp())}
 
     def _family_ttl(self) -> int:
         return clock.epoch() + self.s.refresh_token_seconds

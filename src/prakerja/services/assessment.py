@@ -3,12 +3,19 @@
 The server keeps the deadline (``assessment_minutes``, 15 by default) and scores; correct answers
 never leave it. Answers are accepted until the deadline plus ``assessment_grace_seconds``; after
 that they are refused with TEST_EXPIRED and the tick scores the saved answers (no test stays
-open forever). Submit is idempotent: a scored test returns its stored result. One attempt per
-applicant (retakes are not offered in this version).
+open forever). Submit is idempotent: a scored test returns its stored result.
 
-Item ``APP#<id>`` / ``ASSESSMENT``: ``question_ids``, ``answers`` (map), ``started_at``,
-``deadline_at``, ``status`` (IN_PROGRESS, PASSED, FAILED), ``score``; while in progress the
-sparse ``due_shard``/``due_at`` attributes put it in ``DueIndex`` for the tick.
+Retakes: ``assessment_max_attempts`` attempts in all (default 1: no retake). After a FAILED
+attempt, ``POST /v1/me/assessment`` starts the next one once ``assessment_retake_after_hours``
+have passed since it was scored (before that: 409 TEST_RETAKE_NOT_YET with ``retake_at``); each
+attempt draws its own questions (seed ``<applicant_id>:<attempt>``). A PASSED test, or the last
+allowed attempt, answers 409 TEST_ALREADY_TAKEN.
+
+Item ``APP#<id>`` / ``ASSESSMENT``: ``attempt`` (1, 2, ..), ``question_ids``, ``answers`` (map),
+``started_at``, ``deadline_at``, ``status`` (IN_PROGRESS, PASSED, FAILED), ``score``,
+``scored_at``, ``history`` (earlier attempts: attempt, score, status, started_at, scored_at);
+while in progress the sparse ``due_shard``/``due_at`` attributes put it in ``DueIndex`` for the
+tick.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from prakerja.adapters.aws import table
 from prakerja.domain import applicant as states
 from prakerja.domain import assessment as rules
 from prakerja.domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from prakerja.services.consent import require_active
 from prakerja.services.wiring import Wiring
 
 DUE_SHARDS = 8
@@ -38,10 +46,12 @@ class Assessments:
         self.s = w.settings
 
     def start(self, applicant_id: str, lang: str = "id") -> dict[str, Any]:
-        """Start the test or resume it: ``{questions, answers, deadline_at, seconds_left, status}``.
+        """Start the test, resume it, or start a retake when allowed: ``{questions, answers,
+        deadline_at, seconds_left, status, attempt, attempts_left}``.
 
-        Raises Forbidden(EMAIL_NOT_VERIFIED), Conflict(TEST_ALREADY_TAKEN)."""
+        Raises Forbidden(EMAIL_NOT_VERIFIED), Conflict(TEST_ALREADY_TAKEN | TEST_RETAKE_NOT_YET)."""
         store = self.w.store
+        require_active(store.get_profile(applicant_id))
         item = store.get_item(applicant_id, "ASSESSMENT")
         now = clock.now()
         if item is None:
@@ -50,27 +60,60 @@ class Assessments:
                 raise Forbidden("EMAIL_NOT_VERIFIED")
             item = self._create(applicant_id, now)
         if item["status"] != "IN_PROGRESS":
-            raise Conflict("TEST_ALREADY_TAKEN", detail={"score": item.get("score"),
-                                                         "passed": item["status"] == "PASSED"})
+            item = self._retake(applicant_id, item, now)
         deadline = clock.parse_iso(item["deadline_at"])
+        attempt = int(item.get("attempt", 1))
         return {"questions": rules.public_questions(self.bank, item["question_ids"], lang),
                 "answers": item.get("answers") or {}, "deadline_at": item["deadline_at"],
-                "seconds_left": max(0, int((deadline - now).total_seconds())), "status": item["status"]}
+                "seconds_left": max(0, int((deadline - now).total_seconds())), "status": item["status"],
+                "attempt": attempt, "attempts_left": max(0, self.s.assessment_max_attempts - attempt)}
+
+    def _attempt_item(self, applicant_id: str, attempt: int, now: datetime) -> dict:
+        ids = rules.draw_questions(self.bank, seed=f"{applicant_id}:{attempt}")
+        deadline = rules.deadline(now, self.s.assessment_minutes)
+        due = deadline + timedelta(seconds=self.s.assessment_grace_seconds)
+        return {"attempt": attempt, "question_ids": ids, "answers": {}, "started_at": clock.iso(now),
+                "deadline_at": clock.iso(deadline), "status": "IN_PROGRESS",
+                "due_shard": str(zlib.crc32(applicant_id.encode()) % DUE_SHARDS), "due_at": clock.iso(due)}
 
     def _create(self, applicant_id: str, now: datetime) -> dict:
         store = self.w.store
-        ids = rules.draw_questions(self.bank, seed=f"{applicant_id}:1")
-        deadline = rules.deadline(now, self.s.assessment_minutes)
-        due = deadline + timedelta(seconds=self.s.assessment_grace_seconds)
-        item = {"attempt": 1, "question_ids": ids, "answers": {}, "started_at": clock.iso(now),
-                "deadline_at": clock.iso(deadline), "status": "IN_PROGRESS",
-                "due_shard": str(zlib.crc32(applicant_id.encode()) % DUE_SHARDS), "due_at": clock.iso(due)}
+        item = self._attempt_item(applicant_id, 1, now)
         at = clock.iso(now)
         created = store.transact([
             store.put_item(applicant_id, "ASSESSMENT", item, condition="attribute_not_exists(pk)"),
             store.step_update(applicant_id, "assessment", "IN_PROGRESS", None, at, {"NOT_STARTED"}),
         ])
         return item if created else (store.get_item(applicant_id, "ASSESSMENT") or item)
+
+    def _retake(self, applicant_id: str, done: dict, now: datetime) -> dict:
+        """The next attempt after a FAILED one, when the policy allows it now; else raises."""
+        attempt = int(done.get("attempt", 1))
+        attempts_left = max(0, self.s.assessment_max_attempts - attempt)
+        result = {"score": done.get("score"), "passed": done["status"] == "PASSED", "attempt": attempt,
+                  "attempts_left": attempts_left if done["status"] == "FAILED" else 0}
+        if done["status"] != "FAILED" or not attempts_left:
+            raise Conflict("TEST_ALREADY_TAKEN", detail=result)
+        scored = clock.parse_iso(done.get("scored_at") or done["deadline_at"])
+        retake_at = scored + timedelta(hours=self.s.assessment_retake_after_hours)
+        if now < retake_at:
+            raise Conflict("TEST_RETAKE_NOT_YET", detail=result | {"retake_at": clock.iso(retake_at)})
+        store = self.w.store
+        past = {k: done.get(k) for k in ("attempt", "score", "status", "started_at", "scored_at")}
+        item = self._attempt_item(applicant_id, attempt + 1, now) | {"history": [*(done.get("history") or []), past]}
+        put = store.put_item(applicant_id, "ASSESSMENT", item, condition="attempt = :prev AND #st = :failed",
+                             values={":prev": attempt, ":failed": "FAILED"})
+        put["Put"]["ExpressionAttributeNames"] = {"#st": "status"}
+        started = store.transact([
+            put,
+            store.step_update(applicant_id, "assessment", "IN_PROGRESS", None, clock.iso(now), {"FAILED"}),
+        ])
+        if started:
+            return item
+        again = store.get_item(applicant_id, "ASSESSMENT") or {}
+        if again.get("status") == "IN_PROGRESS":  # a concurrent start won: resume it
+            return again
+        raise Conflict("TEST_ALREADY_TAKEN", detail=result)
 
     def _open_item(self, applicant_id: str) -> dict:
         item = self.w.store.get_item(applicant_id, "ASSESSMENT")

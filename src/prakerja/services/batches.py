@@ -1,12 +1,23 @@
-"""Batches (gelombang): list, join, and the tick that closes, draws and announces.
+"""Batches (gelombang): create, list, join, reveal, and the tick that closes, draws and announces.
 
-Timeline of a batch (times stored and returned in UTC, stated by operators in WIB): opens_at ->
-closes_at -> (tick) CLOSED -> DRAWN -> at announce_at ANNOUNCED. A join counts when its
-server-stamped time is before closes_at; the draw reads only those. The draw's seed is
+Timeline of a batch (stated by operators in WIB, stored and returned in UTC): created before
+``opens_at`` with the ``commitment`` (sha256 of the draw secret) -> opens_at (joins accepted)
+-> closes_at (a join counts when its server-stamped time is before it) -> the operator reveals
+the secret -> (tick) CLOSED -> DRAWN -> at announce_at ANNOUNCED. The draw's seed is
 ``sha256(secret : digest(sorted participants))`` (``prakerja.domain.selection.draw_seed``): the
-operator committed to the secret (its hash is published as ``commitment``) before the batch
-opened, and the participant digest is fixed at the close, so neither side can steer it; an
-auditor re-runs it from the published participant list and the revealed secret.
+operator committed to the secret before the batch opened, and the participant digest is fixed
+at the close, so neither side can steer it; an auditor re-runs it from the published audit
+record (:func:`verify_audit`, ``prakerja-ops draw verify``).
+
+The secret: on AWS it is never stored before the close. ``create`` stores only the commitment;
+``reveal`` (after closes_at) checks ``sha256(secret)`` against it and stores the secret; the
+tick draws a closed batch only once its secret is revealed, and otherwise waits (and logs). The
+local stack's seed stores the secret at start (local only, so its batches draw unattended).
+
+The audit record (``draws/<batch_id>.json`` in the audit bucket) names no one: participants
+appear by their applicant id, a random id (uuid4) that is not derived from any personal data,
+with their province code and priority flag (needed to re-run the draw). Erasing an applicant
+deletes everything the id leads to, so the id left in the audit record no longer leads to anyone.
 
 The tick is idempotent: every stage is deterministic and moves the stored status on with a
 conditional write, so a tick that runs twice or late redoes nothing harmful.
@@ -15,20 +26,35 @@ conditional write, so a tick that runs twice or late redoes nothing harmful.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from prakerja import clock
 from prakerja.adapters.aws import client
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import applicant as states
 from prakerja.domain import selection
-from prakerja.domain.errors import Conflict, Forbidden, NotFound
+from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
+from prakerja.domain.nik import NikError, normalize_nik
+from prakerja.domain.regions import is_known_province
 from prakerja.observability import logger
 from prakerja.services import mail
+from prakerja.services.consent import require_active
+from prakerja.services.security import lookup_key
 from prakerja.services.wiring import Wiring
 
 PUBLIC_FIELDS = ("batch_id", "opens_at", "closes_at", "announce_at", "quota", "commitment")
+OPTIONAL_PUBLIC_FIELDS = ("priority_share", "province_quotas")
+AUDIT_FORMAT = "prakerja-draw/1"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_APPLICANT_ID = re.compile(r"^[0-9a-f]{32}$")
+_WIB_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
 def shown_status(meta: dict, now: datetime) -> str:
@@ -43,6 +69,226 @@ def shown_status(meta: dict, now: datetime) -> str:
     return "OPEN" if at >= meta["opens_at"] else "SCHEDULED"
 
 
+def wib_time(text: str) -> datetime:
+    """A time as operators state it: ``YYYY-MM-DD HH:MM[:SS]`` in WIB (Asia/Jakarta), or ISO 8601
+    with an explicit offset or ``Z``. Returns an aware UTC datetime; raises ValueError."""
+    text = text.strip()
+    for fmt in _WIB_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=clock.WIB).astimezone(UTC)
+        except ValueError:
+            continue
+    return clock.parse_iso(text)
+
+
+class BatchSettings(BaseModel):
+    """The settings of a new batch. Times are aware datetimes (UTC when stored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    batch_id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,40}$")
+    opens_at: datetime
+    closes_at: datetime
+    announce_at: datetime
+    quota: int = Field(ge=1)
+    priority_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    province_quotas: dict[str, int] | None = None
+    commitment: str
+
+    @field_validator("opens_at", "closes_at", "announce_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("TIME_NEEDS_OFFSET")
+        return value
+
+    @field_validator("commitment")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _HEX64.fullmatch(value):
+            raise ValueError("COMMITMENT_INVALID")
+        return value
+
+    @field_validator("province_quotas")
+    @classmethod
+    def _provinces(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is None:
+            return None
+        for code, cap in value.items():
+            if not is_known_province(code) or cap < 0:
+                raise ValueError("PROVINCE_QUOTA_INVALID")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BatchSettings:
+        if not self.opens_at < self.closes_at <= self.announce_at:
+            raise ValueError("TIMES_OUT_OF_ORDER")
+        return self
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any]) -> BatchSettings:
+        """Validate ``values``; raises InvalidInput(BATCH_SETTINGS_INVALID) listing every field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            issues = [FieldIssue(".".join(str(p) for p in e["loc"]) or "batch",
+                                 str(e.get("ctx", {}).get("error", "")) or e["type"].upper())
+                      for e in exc.errors()]
+            raise InvalidInput("BATCH_SETTINGS_INVALID", issues) from None
+
+    def item(self) -> dict[str, Any]:
+        """The META item's attributes (times as ISO UTC strings; no secret)."""
+        meta: dict[str, Any] = {"batch_id": self.batch_id, "opens_at": clock.iso(self.opens_at),
+                                "closes_at": clock.iso(self.closes_at), "announce_at": clock.iso(self.announce_at),
+                                "quota": self.quota, "commitment": self.commitment, "status": "SCHEDULED"}
+        if self.priority_share:
+            meta["priority_share"] = Decimal(repr(self.priority_share))
+        if self.province_quotas is not None:
+            meta["province_quotas"] = dict(self.province_quotas)
+        return meta
+
+
+AUDIT_COLUMNS = ["participant_id", "outcome", "rank", "province_code", "priority"]
+
+
+def run_draw(*, batch_id: str, closes_at: str, quota: int, priority_share: float,
+             province_quotas: dict[str, int] | None, commitment: str, secret: str, ids: list[str],
+             provinces: list[str | None], flags: bytearray) -> tuple[dict[str, Any], Iterator[list]]:
+    """Run the draw (pure): its audit header (the published settings, the secret, the participants
+    digest, the seed and the counts) and an iterator over the ranking rows ``[participant_id,
+    outcome, rank, province_code, priority]`` in rank order. ``ids``, ``provinces`` and
+    ``flags`` are parallel columns."""
+    digest = selection.participants_digest(ids)
+    seed = selection.draw_seed(secret, digest)
+    result = selection.draw_ids(ids, flags if priority_share else None,
+                                provinces if province_quotas is not None else None, quota=quota, seed=seed,
+                                priority_share=priority_share, province_quotas=province_quotas)
+    header = {"format": AUDIT_FORMAT, "batch_id": batch_id, "closes_at": closes_at, "quota": quota,
+              "priority_share": priority_share, "province_quotas": province_quotas, "commitment": commitment,
+              "secret": secret, "participants_digest": digest, "seed": seed, "participants": len(ids),
+              "selected": result.selected_count, "columns": AUDIT_COLUMNS}
+
+    def rows() -> Iterator[list]:
+        index = {pid: i for i, pid in enumerate(ids)}
+        for pid, sel, rank in result.iter_ranking():
+            i = index[pid]
+            yield [pid, "SELECTED" if sel else "NOT_SELECTED", rank, provinces[i], flags[i]]
+
+    return header, rows()
+
+
+def build_audit(**draw: Any) -> dict[str, Any]:
+    """The whole audit record of :func:`run_draw` (arguments alike) as one dict."""
+    header, rows = run_draw(**draw)
+    return header | {"ranking": list(rows)}
+
+
+def write_audit(header: Mapping[str, Any], rows: Iterable[list], out: IO[bytes],
+                on_row: Callable[[list], None] | None = None) -> None:
+    """Write an audit record as JSON with one ranking row per line (so it can be read back row by
+    row without loading it whole, :func:`audit_rows`); ``on_row`` sees each row as it is written."""
+    out.write(json.dumps(dict(header), separators=(",", ":"))[:-1].encode() + b',"ranking":[')
+    sep = b"\n"
+    for row in rows:
+        out.write(sep + json.dumps(row, separators=(",", ":")).encode())
+        sep = b",\n"
+        if on_row is not None:
+            on_row(row)
+    out.write(b"\n]}\n")
+
+
+def audit_rows(lines: Iterable[bytes]) -> Iterator[list]:
+    """The ranking rows of an audit record written by :func:`write_audit`, read line by line."""
+    for line in lines:
+        text = line.strip().rstrip(b",")
+        if text.startswith(b"[") and text.endswith(b"]"):
+            yield json.loads(text)
+
+
+def verify_audit(audit: Mapping[str, Any], published_commitment: str | None = None) -> list[str]:
+    """Re-run a draw from its audit record; returns the problems found (empty: it matches).
+
+    Checks that the revealed secret hashes to the commitment (and to ``published_commitment``,
+    the value published before the batch opened, when given), that the participants digest and
+    the seed follow from the published participant list and the secret, and that the draw with
+    the published quota, priority share and province quotas gives exactly the published ranking.
+    """
+    try:
+        return _verify(audit, published_commitment)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        return [f"malformed audit record: {type(exc).__name__}: {exc}"]
+
+
+def _verify(audit: Mapping[str, Any], published_commitment: str | None) -> list[str]:
+    problems: list[str] = []
+    secret, ranking = audit["secret"], audit["ranking"]
+    if selection.commitment(secret) != audit["commitment"]:
+        problems.append("the secret does not hash to the commitment in the record")
+    if published_commitment is not None and published_commitment != audit["commitment"]:
+        problems.append("the commitment in the record is not the one published for the batch")
+    ids = [row[0] for row in ranking]
+    digest = selection.participants_digest(ids)
+    if digest != audit["participants_digest"]:
+        problems.append("the participants digest does not match the published participant list")
+    seed = selection.draw_seed(secret, digest)
+    if seed != audit["seed"]:
+        problems.append("the seed does not follow from the secret and the participant list")
+    share = float(audit.get("priority_share") or 0.0)
+    quotas = audit.get("province_quotas")
+    flags = bytearray(1 if len(row) > 4 and row[4] else 0 for row in ranking) if share else None
+    provinces = [row[3] if len(row) > 3 else None for row in ranking] if quotas is not None else None
+    again = selection.draw_ids(ids, flags, provinces, quota=int(audit["quota"]), seed=seed, priority_share=share,
+                               province_quotas={k: int(v) for k, v in quotas.items()} if quotas is not None else None)
+    published = [(str(r[0]), str(r[1]), int(r[2])) for r in ranking]
+    rerun = [(pid, "SELECTED" if sel else "NOT_SELECTED", rank) for pid, sel, rank in again.iter_ranking()]
+    if rerun != published:
+        differing = sum(1 for a, b in zip(rerun, published, strict=True) if a != b)
+        problems.append(f"the re-run draw differs from the published ranking in {differing} of {len(rerun)} rows")
+    if "selected" in audit and int(audit["selected"]) != again.selected_count:
+        problems.append("the published number selected differs from the re-run draw")
+    return problems
+
+
+class _FanOut:
+    """Sends ``[applicant_id, outcome, rank]`` rows to the DrawQueue in chunks of ``size`` rows,
+    up to ten chunks per SendMessageBatch call (and under its 256 KB limit)."""
+
+    MAX_BATCH_BYTES = 200_000
+
+    def __init__(self, queue_url: str, kind: str, batch_id: str, size: int) -> None:
+        self.queue_url, self.kind, self.batch_id, self.size = queue_url, kind, batch_id, size
+        self.rows: list[list] = []
+        self.pending: list[str] = []
+        self.sent = 0
+
+    def add(self, row: list) -> None:
+        self.rows.append(row[:3])
+        if len(self.rows) >= self.size:
+            self._chunk()
+
+    def _chunk(self) -> None:
+        body = json.dumps({"kind": self.kind, "batch_id": self.batch_id, "rows": self.rows})
+        self.rows = []
+        if self.pending and (len(self.pending) == 10 or
+                             sum(map(len, self.pending)) + len(body) > self.MAX_BATCH_BYTES):
+            self._send()
+        self.pending.append(body)
+
+    def _send(self) -> None:
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(self.pending)]
+        reply = client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        if reply.get("Failed"):  # the tick fails and runs again; chunks are idempotent
+            raise RuntimeError(f"{len(reply['Failed'])} fan-out chunks not queued")
+        self.sent += len(entries)
+        self.pending = []
+
+    def flush(self) -> None:
+        if self.rows:
+            self._chunk()
+        if self.pending:
+            self._send()
+
+
 class Batches:
     """Use cases of the batch step."""
 
@@ -51,15 +297,25 @@ class Batches:
         self.batches = batches
 
     def list(self) -> list[dict]:
-        """Every batch as ``{batch_id, status, opens_at, closes_at, announce_at, quota, commitment}``."""
+        """Every batch as ``{batch_id, status, opens_at, closes_at, announce_at, quota, commitment}``
+        (plus ``priority_share``/``province_quotas`` when set, and the counts once drawn)."""
         now = clock.now()
         out = []
         for meta in self.batches.list_batches():
             row = {k: meta.get(k) for k in PUBLIC_FIELDS} | {"status": shown_status(meta, now)}
+            row |= {k: meta[k] for k in OPTIONAL_PUBLIC_FIELDS if meta.get(k) is not None}
             if meta.get("status") in {"DRAWN", "ANNOUNCED"}:
                 row |= {"participants": meta.get("participants"), "selected": meta.get("selected")}
             out.append(row)
         return out
+
+    def describe(self) -> list[dict]:
+        """Every batch for operators: the META item without the secret, the shown status and
+        ``revealed`` (whether the secret has been revealed)."""
+        now = clock.now()
+        return [{k: v for k, v in meta.items() if k not in {"pk", "sk", "secret"}}
+                | {"status": shown_status(meta, now), "revealed": bool(meta.get("secret"))}
+                for meta in self.batches.list_batches()]
 
     def join(self, applicant_id: str, batch_id: str) -> dict:
         """Join an open batch. Raises NotFound(BATCH_NOT_FOUND), Conflict(BATCH_CLOSED |
@@ -73,6 +329,7 @@ class Batches:
             raise Conflict("BATCH_CLOSED")
         store = self.w.store
         profile = store.get_profile(applicant_id) or {"steps": {}}
+        require_active(profile)
         missing = states.missing_for_join(profile["steps"])
         if missing:
             raise Forbidden("NOT_ELIGIBLE", detail={"missing_steps": missing})
@@ -80,7 +337,8 @@ class Batches:
             raise Conflict("ALREADY_SELECTED")
         biodata = store.get_item(applicant_id, "BIODATA") or {}
         province = (biodata.get("data") or {}).get("province_code")
-        member = {"joined_at": at, "province_code": province, "priority": False}
+        member = {"joined_at": at, "province_code": province,
+                  "priority": self._on_priority_list(meta, applicant_id, biodata.get("nik_key"))}
         joined = store.transact([
             self.batches.member_put(batch_id, applicant_id, member),
             store.put_item(applicant_id, f"MEMBER#{batch_id}", {"batch_id": batch_id, "joined_at": at},
@@ -96,10 +354,127 @@ class Batches:
             raise Conflict("ALREADY_JOINED")
         return {"batch_id": batch_id, "status": "JOINED", "joined_at": clock.iso(now)}
 
+    def _on_priority_list(self, meta: dict, applicant_id: str, nik_key: str | None) -> bool:
+        if not meta.get("priority_list"):
+            return False
+        keys = [f"A#{applicant_id}"] + ([f"N#{nik_key}"] if nik_key else [])
+        return self.batches.is_priority(meta["batch_id"], keys)
+
+    # ------------------------------------------------------------------ operators
+    def create(self, batch: BatchSettings, priority_entries: Iterable[str] = ()) -> dict:
+        """Create a batch before it opens, with only the commitment to its secret, and its
+        priority list. Raises InvalidInput(BATCH_OPENS_IN_PAST | PRIORITY_ENTRY_INVALID),
+        Conflict(BATCH_EXISTS)."""
+        if batch.opens_at <= clock.now():
+            raise InvalidInput("BATCH_OPENS_IN_PAST", [FieldIssue("opens_at", "BATCH_OPENS_IN_PAST")])
+        keys = self.priority_keys(priority_entries)
+        meta = batch.item() | {"created_at": clock.iso(clock.now())}
+        if keys:
+            meta["priority_list"] = len(keys)
+        if not self.batches.put_batch(meta):
+            raise Conflict("BATCH_EXISTS")
+        if keys:
+            self.batches.put_priority(batch.batch_id, keys)
+        logger.info("batch created", extra={"batch_id": batch.batch_id, "priority_list": len(keys)})
+        return {k: v for k, v in (self.batches.get_batch(batch.batch_id) or meta).items() if k not in {"pk", "sk"}}
+
+    def priority_keys(self, entries: Iterable[str]) -> list[str]:
+        """The priority list's item keys: a 16-digit NIK becomes ``N#<keyed HMAC>`` (the current
+        lookup key, as biodata stores it; the NIK itself is never stored), an applicant id (32
+        hex) ``A#<id>``. Blank lines and ``#`` comments are skipped. Raises
+        InvalidInput(PRIORITY_ENTRY_INVALID) naming the first bad line."""
+        keys: set[str] = set()
+        for number, raw in enumerate(entries, start=1):
+            entry = raw.split("#", 1)[0].strip()
+            if not entry:
+                continue
+            if _APPLICANT_ID.fullmatch(entry):
+                keys.add(f"A#{entry}")
+                continue
+            try:
+                nik = normalize_nik(entry)
+            except NikError:
+                raise InvalidInput("PRIORITY_ENTRY_INVALID", [FieldIssue(f"line {number}", "PRIORITY_ENTRY_INVALID")]
+                                   ) from None
+            keys.add(f"N#{lookup_key(self.w.keys(), nik)[0]}")
+        return sorted(keys)
+
+    def _meta(self, batch_id: str) -> dict:
+        meta = self.batches.get_batch(batch_id)
+        if not meta:
+            raise NotFound("BATCH_NOT_FOUND")
+        return meta
+
+    def reveal(self, batch_id: str, secret: str) -> dict:
+        """Store the draw secret after the close if it hashes to the batch's commitment; the next
+        tick draws. Idempotent for the same secret. Raises NotFound(BATCH_NOT_FOUND),
+        InvalidInput(SECRET_INVALID), Conflict(SECRET_MISMATCH | BATCH_NOT_CLOSED)."""
+        meta = self._meta(batch_id)
+        try:
+            hashed = selection.commitment(secret)
+        except selection.SelectionError:
+            raise InvalidInput("SECRET_INVALID", [FieldIssue("secret", "SECRET_INVALID")]) from None
+        if hashed != meta["commitment"]:
+            raise Conflict("SECRET_MISMATCH")
+        now = clock.iso(clock.now())
+        if now < meta["closes_at"]:
+            raise Conflict("BATCH_NOT_CLOSED", detail={"closes_at": meta["closes_at"]})
+        if meta.get("secret") != secret and not self.batches.update_batch(
+                batch_id, {"secret": secret, "revealed_at": now},
+                "commitment = :c AND attribute_not_exists(secret)", {":c": hashed}):
+            raise Conflict("SECRET_MISMATCH")
+        logger.info("draw secret revealed", extra={"batch_id": batch_id})
+        return {"batch_id": batch_id, "revealed": True, "status": shown_status(meta, clock.now())}
+
+    def close_now(self, batch_id: str) -> dict:
+        """Close a batch at once (an operator's decision): closes_at becomes now, joins stop, the
+        next tick draws (once the secret is revealed). Raises NotFound(BATCH_NOT_FOUND),
+        Conflict(BATCH_ALREADY_CLOSED)."""
+        meta = self._meta(batch_id)
+        now = clock.iso(clock.now())
+        closes_at = min(now, meta["closes_at"])
+        if meta.get("status", "SCHEDULED") != "SCHEDULED" or not self.batches.update_batch(
+                batch_id, {"status": "CLOSED", "closes_at": closes_at, "closed_at": now, "closed_by": "operator"},
+                "#status = :s", {":s": "SCHEDULED"}):
+            raise Conflict("BATCH_ALREADY_CLOSED")
+        logger.info("batch closed by an operator", extra={"batch_id": batch_id})
+        return {"batch_id": batch_id, "status": "CLOSED", "closes_at": closes_at}
+
+    def announce_now(self, batch_id: str) -> dict:
+        """Bring the announcement forward to now for a closed batch; the next tick announces
+        (after drawing, if not drawn yet). Raises NotFound(BATCH_NOT_FOUND),
+        Conflict(BATCH_NOT_CLOSED | BATCH_ALREADY_ANNOUNCED)."""
+        meta = self._meta(batch_id)
+        now = clock.iso(clock.now())
+        if meta.get("status") == "ANNOUNCED":
+            raise Conflict("BATCH_ALREADY_ANNOUNCED")
+        if shown_status(meta, clock.now()) not in {"CLOSED", "DRAWN"}:
+            raise Conflict("BATCH_NOT_CLOSED", detail={"closes_at": meta["closes_at"]})
+        announce_at = min(now, meta["announce_at"])
+        if not self.batches.update_batch(batch_id, {"announce_at": announce_at}, "#status <> :a AND closes_at <= :n",
+                                         {":a": "ANNOUNCED", ":n": now}):
+            raise Conflict("BATCH_ALREADY_ANNOUNCED")
+        logger.info("announcement brought forward by an operator", extra={"batch_id": batch_id})
+        return {"batch_id": batch_id, "status": shown_status(meta, clock.now()), "announce_at": announce_at}
+
+    def verify_draw(self, batch_id: str) -> dict:
+        """Re-run a batch's draw from its audit record: ``{batch_id, ok, problems, participants,
+        selected, seed}``. Raises NotFound(BATCH_NOT_FOUND | DRAW_NOT_FOUND)."""
+        meta = self._meta(batch_id)
+        if meta.get("status") not in {"DRAWN", "ANNOUNCED"}:
+            raise NotFound("DRAW_NOT_FOUND")
+        audit = self.read_audit(batch_id)
+        problems = verify_audit(audit, meta["commitment"])
+        if audit.get("seed") != meta.get("seed"):
+            problems.append("the seed in the record is not the one stored with the batch")
+        return {"batch_id": batch_id, "ok": not problems, "problems": problems,
+                "participants": len(audit.get("ranking") or []), "selected": audit.get("selected"),
+                "seed": audit.get("seed")}
+
     # ------------------------------------------------------------------ the tick
     def tick(self) -> dict[str, list[str]]:
         """Close, draw and announce whatever is due. Returns what it did per stage."""
-        done: dict[str, list[str]] = {"closed": [], "drawn": [], "announced": []}
+        done: dict[str, list[str]] = {"closed": [], "waiting": [], "drawn": [], "announced": []}
         now = clock.now()
         for meta in self.batches.list_batches():
             batch_id, status = meta["batch_id"], meta.get("status", "SCHEDULED")
@@ -107,6 +482,11 @@ class Batches:
                 if self.batches.advance(batch_id, "SCHEDULED", {"status": "CLOSED", "closed_at": clock.iso(now)}):
                     done["closed"].append(batch_id)
                 status = "CLOSED"
+            if status == "CLOSED" and not meta.get("secret"):
+                logger.info("batch closed; the draw waits for the secret (prakerja-ops batches reveal)",
+                            extra={"batch_id": batch_id})
+                done["waiting"].append(batch_id)
+                continue
             if status == "CLOSED":
                 self._draw(meta)
                 done["drawn"].append(batch_id)
@@ -117,49 +497,50 @@ class Batches:
         return done
 
     def _draw(self, meta: dict) -> None:
+        """Read the members as columns, draw, stream the audit record to S3 (one row per line,
+        spilled to /tmp beyond 64 MB) and fan the results out while writing it."""
         batch_id = meta["batch_id"]
-        members = self.batches.members(batch_id, joined_before=meta["closes_at"])
-        participants = [selection.Participant(m["applicant_id"], m.get("province_code"), bool(m.get("priority")))
-                        for m in members]
-        secret = meta["secret"]
-        digest = selection.participants_digest(p.participant_id for p in participants)
-        seed = selection.draw_seed(secret, digest)
-        result = selection.draw(participants, quota=int(meta["quota"]), seed=seed,
-                                priority_share=float(meta.get("priority_share") or 0.0),
-                                province_quotas={k: int(v) for k, v in (meta.get("province_quotas") or {}).items()}
-                                or None)
+        ids, provinces, flags = self.batches.member_columns(batch_id, joined_before=meta["closes_at"])
+        quotas = {k: int(v) for k, v in meta["province_quotas"].items()} if meta.get("province_quotas") else None
+        header, rows = run_draw(batch_id=batch_id, closes_at=meta["closes_at"], quota=int(meta["quota"]),
+                                priority_share=float(meta.get("priority_share") or 0.0), province_quotas=quotas,
+                                commitment=meta["commitment"], secret=meta["secret"], ids=ids,
+                                provinces=provinces, flags=flags)
         key = f"draws/{batch_id}.json"
-        audit = {"batch_id": batch_id, "closes_at": meta["closes_at"], "quota": meta["quota"],
-                 "commitment": meta["commitment"], "secret": secret, "participants_digest": digest,
-                 "seed": seed, "ranking": [[pid, "SELECTED" if sel else "NOT_SELECTED", rank]
-                                           for pid, sel, rank in result.iter_ranking()]}
-        client("s3").put_object(Bucket=self.w.settings.audit_bucket, Key=key, Body=json.dumps(audit).encode(),
-                                ContentType="application/json")
-        self._fan_out("results", batch_id, audit["ranking"])
-        self.batches.advance(batch_id, "CLOSED", {"status": "DRAWN", "seed": seed, "participants_digest": digest,
-                                                  "participants": len(participants),
-                                                  "selected": result.selected_count, "result_key": key,
+        fan_out = _FanOut(self.w.settings.draw_queue_url, "results", batch_id, self.w.settings.draw_chunk_size)
+        with tempfile.SpooledTemporaryFile(max_size=64 * 2**20) as spool:
+            write_audit(header, rows, spool, on_row=fan_out.add)
+            spool.seek(0)
+            client("s3").upload_fileobj(spool, self.w.settings.audit_bucket, key,
+                                        ExtraArgs={"ContentType": "application/json"})
+        fan_out.flush()
+        self.batches.advance(batch_id, "CLOSED", {"status": "DRAWN", "seed": header["seed"],
+                                                  "participants_digest": header["participants_digest"],
+                                                  "participants": header["participants"],
+                                                  "selected": header["selected"], "result_key": key,
                                                   "drawn_at": clock.iso(clock.now())})
-        logger.info("batch drawn", extra={"batch_id": batch_id, "participants": len(participants),
-                                          "selected": result.selected_count})
+        logger.info("batch drawn", extra={"batch_id": batch_id, "participants": header["participants"],
+                                          "selected": header["selected"], "chunks": fan_out.sent})
 
     def _announce(self, batch_id: str) -> None:
-        audit = self.read_audit(batch_id)
-        self._fan_out("announce", batch_id, audit["ranking"])
+        fan_out = _FanOut(self.w.settings.draw_queue_url, "announce", batch_id, self.w.settings.draw_chunk_size)
+        body = self._audit_body(batch_id)
+        for row in audit_rows(body.iter_lines()):
+            fan_out.add(row)
+        fan_out.flush()
         self.batches.advance(batch_id, "DRAWN", {"status": "ANNOUNCED", "announced_at": clock.iso(clock.now())})
 
-    def read_audit(self, batch_id: str) -> dict:
-        """The draw's audit record from S3 (``ranking``: ``[participant_id, outcome, rank]``)."""
-        body = client("s3").get_object(Bucket=self.w.settings.audit_bucket, Key=f"draws/{batch_id}.json")["Body"]
-        return json.loads(body.read())
+    def _audit_body(self, batch_id: str) -> Any:
+        s3 = client("s3")
+        try:
+            return s3.get_object(Bucket=self.w.settings.audit_bucket, Key=f"draws/{batch_id}.json")["Body"]
+        except s3.exceptions.NoSuchKey:
+            raise NotFound("DRAW_NOT_FOUND") from None
 
-    def _fan_out(self, kind: str, batch_id: str, rows: list) -> None:
-        size = self.w.settings.draw_chunk_size
-        sqs = client("sqs")
-        for start in range(0, len(rows), size):
-            sqs.send_message(QueueUrl=self.w.settings.draw_queue_url,
-                             MessageBody=json.dumps({"kind": kind, "batch_id": batch_id,
-                                                     "rows": rows[start:start + size]}))
+    def read_audit(self, batch_id: str) -> dict:
+        """The draw's audit record from S3, whole (``ranking``: ``[participant_id, outcome, rank,
+        province_code, priority]`` in rank order). Raises NotFound(DRAW_NOT_FOUND)."""
+        return json.loads(self._audit_body(batch_id).read())
 
     # ------------------------------------------------------------------ fan-out chunks
     def apply_chunk(self, body: dict[str, Any]) -> int:

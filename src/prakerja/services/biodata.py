@@ -2,25 +2,40 @@
 
 Every mistake that can be caught before the ministry is asked is caught here
 (``prakerja.domain.biodata``). The latest stored version is the one verified: a change while a
-check is in flight supersedes it (the worker skips stale versions). One account per NIK, by a
-keyed-HMAC sentinel written in the same transaction.
+check is in flight supersedes it (the worker skips stale versions; the PROFILE's ``nik_version``
+names the version the nik step is about). One account per NIK, by a keyed-HMAC sentinel written
+in the same transaction.
+
+NIK and KK are stored only as KMS envelopes (``nik_enc``, ``kk_enc``: AES-GCM under a data key,
+bound to the applicant; :mod:`prakerja.adapters.crypto`) and found only by keyed HMAC.
+
+Limits (Limits table, :mod:`prakerja.adapters.quota`): corrections (a new version after the
+first) at most ``BIODATA_CORRECTIONS_PER_DAY`` per WIB day (429 ``TOO_MANY_CORRECTIONS``), and
+``NIK_ALREADY_USED`` answers at most ``NIK_USED_PER_HOUR`` per applicant per hour; past that,
+every submission is 429 ``TOO_MANY_NIK_ATTEMPTS`` until the hour ends, whatever the NIK, so the
+answer cannot be used to find out which NIKs are registered. Both with Retry-After.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from prakerja import clock
+from prakerja.adapters.crypto import Envelopes
 from prakerja.adapters.outbox import Message
+from prakerja.adapters.quota import Quota
 from prakerja.api.errors import validation_issues
 from prakerja.domain import applicant as states
 from prakerja.domain.biodata import Biodata, check_biodata
 from prakerja.domain.eligibility import wib_date
-from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
+from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound, TooMany
 from prakerja.domain.nik import NikError, mask_nik, normalize_nik, parse_nik
 from prakerja.domain.regions import lookup_district
+from prakerja.services.consent import require_active
+from prakerja.services.nik_check import kk_aad, nik_aad
 from prakerja.services.security import lookup_key
 from prakerja.services.wiring import Wiring
 
@@ -34,8 +49,12 @@ def _issues(items: list[FieldIssue]) -> list[dict]:
 class BiodataService:
     """Use cases of the biodata / NIK step."""
 
-    def __init__(self, w: Wiring) -> None:
+    def __init__(self, w: Wiring, envelopes: Envelopes) -> None:
         self.w = w
+        self.envelopes = envelopes
+        s = w.settings
+        self.corrections = Quota(s.limits_table, "corrections", s.biodata_corrections_per_day)
+        self.nik_used = Quota(s.limits_table, "nik_used", s.nik_used_per_hour)
 
     def preview(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Check a form without storing it: ``{valid, errors, warnings, decoded}``.
@@ -63,9 +82,11 @@ class BiodataService:
         """Store a new biodata version and queue its check. ``{status, version, warnings}``.
 
         Raises Forbidden(EMAIL_NOT_VERIFIED), InvalidInput (every field), Conflict(NIK_ALREADY_USED
-        | ALREADY_VERIFIED | NIK_CHECK_IN_PROGRESS on a lost race)."""
+        | ALREADY_VERIFIED | NIK_CHECK_IN_PROGRESS on a lost race), TooMany(TOO_MANY_CORRECTIONS |
+        TOO_MANY_NIK_ATTEMPTS, with retry_after)."""
         store = self.w.store
         profile = store.get_profile(applicant_id)
+        require_active(profile)
         if not profile or not states.email_verified(profile["steps"]):
             raise Forbidden("EMAIL_NOT_VERIFIED")
         if profile["steps"]["nik"]["status"] == "VERIFIED":
@@ -76,21 +97,24 @@ class BiodataService:
             raise InvalidInput("VALIDATION_FAILED", check.errors)
         nik = normalize_nik(form.nik)
         nik_key, kid = lookup_key(self.w.keys(), nik)
-        owner = store.nik_owner(nik_key)
-        if owner and owner != applicant_id:
-            raise Conflict("NIK_ALREADY_USED", [FieldIssue("nik", "NIK_ALREADY_USED")])
+        self._check_nik_owner(applicant_id, nik_key, now)
         previous = store.get_item(applicant_id, "BIODATA")
+        if previous:
+            self._take_correction(applicant_id, now)
         version = int(previous["version"]) + 1 if previous else 1
         at = clock.iso(now)
-        data = form.model_dump(mode="json") | {"nik": nik}
+        data = form.model_dump(mode="json", exclude={"nik", "kk_number"})
+        sealed = {"nik_enc": self.envelopes.seal(nik, nik_aad(applicant_id))}
+        if form.kk_number:
+            sealed["kk_enc"] = self.envelopes.seal(form.kk_number, kk_aad(applicant_id))
         message = Message(NIK_QUEUE, {"applicant_id": applicant_id, "version": version})
         items = [
-            store.put_item(applicant_id, "BIODATA", {"version": version, "data": data, "nik_key": nik_key,
+            store.put_item(applicant_id, "BIODATA", {"version": version, "data": data, **sealed, "nik_key": nik_key,
                                                      "nik_kid": kid, "submitted_at": at, "check": None},
                            condition="attribute_not_exists(version) OR version = :prev",
                            values={":prev": version - 1}),
             store.nik_sentinel_put(nik_key, applicant_id, kid),
-            store.step_update(applicant_id, "nik", "PENDING", None, at, states.allowed_from("nik", "PENDING")),
+            store.nik_pending_update(applicant_id, version, at, states.allowed_from("nik", "PENDING")),
             *self.w.outbox.put_items([message], now),
         ]
         if previous and previous.get("nik_key") and previous["nik_key"] != nik_key:
@@ -103,15 +127,35 @@ class BiodataService:
         self.w.outbox.dispatch([message])
         return {"status": "PENDING", "version": version, "warnings": _issues(check.warnings)}
 
+    def _check_nik_owner(self, applicant_id: str, nik_key: str, now: datetime) -> None:
+        """Raise Conflict(NIK_ALREADY_USED) when another account holds the NIK, at most
+        ``nik_used_per_hour`` times an hour; past that TooMany(TOO_MANY_NIK_ATTEMPTS) for any NIK."""
+        hour = int(now.timestamp()) // 3600
+        retry_after = (hour + 1) * 3600 - int(now.timestamp())
+        if self.nik_used.exhausted(applicant_id, str(hour)):
+            raise TooMany("TOO_MANY_NIK_ATTEMPTS", retry_after=retry_after)
+        owner = self.w.store.nik_owner(nik_key)
+        if owner and owner != applicant_id:
+            if not self.nik_used.take(applicant_id, str(hour), expires_at=(hour + 2) * 3600):
+                raise TooMany("TOO_MANY_NIK_ATTEMPTS", retry_after=retry_after)
+            raise Conflict("NIK_ALREADY_USED", [FieldIssue("nik", "NIK_ALREADY_USED")])
+
+    def _take_correction(self, applicant_id: str, now: datetime) -> None:
+        """Count one correction in the applicant's WIB day; TooMany(TOO_MANY_CORRECTIONS) past the limit."""
+        day = now.astimezone(clock.WIB).date()
+        midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=clock.WIB)
+        if not self.corrections.take(applicant_id, day.isoformat(), expires_at=int(midnight.timestamp()) + 86400):
+            raise TooMany("TOO_MANY_CORRECTIONS", retry_after=max(1, int((midnight - now).total_seconds())))
+
     def get(self, applicant_id: str) -> dict[str, Any]:
-        """The stored biodata with the NIK masked, and the check's state. Raises NotFound."""
+        """The stored biodata with the NIK (and KK) masked, and the check's state. Raises NotFound."""
         item = self.w.store.get_item(applicant_id, "BIODATA")
         if not item:
             raise NotFound("NOT_FOUND")
         data = dict(item["data"])
-        data["nik"] = mask_nik(data["nik"])
-        if data.get("kk_number"):
-            data["kk_number"] = mask_nik(data["kk_number"])
+        data["nik"] = mask_nik(self.envelopes.open(item["nik_enc"], nik_aad(applicant_id)))
+        data["kk_number"] = mask_nik(self.envelopes.open(item["kk_enc"], kk_aad(applicant_id))) \
+            if item.get("kk_enc") else None
         profile = self.w.store.get_profile(applicant_id) or {"steps": {}}
         return {"biodata": data, "version": item["version"], "submitted_at": item["submitted_at"],
                 "check": profile["steps"].get("nik"), "mismatched_fields": (item.get("check") or {}).get("fields", [])}

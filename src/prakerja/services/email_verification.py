@@ -3,6 +3,9 @@
 Tokens are 32 random bytes, stored only as a SHA-256 hash, single use, and expire after
 ``email_token_seconds`` (24 hours by default). Reads treat an expired item as gone (TTL deletion
 is late on AWS and absent on moto). A mail scanner that fetches the link (GET) spends nothing.
+The same links confirm a change of address (purpose ``change_email``, see
+:mod:`prakerja.services.self_service`). Resends: at most ``resend_max`` per applicant per
+``resend_window_seconds`` (429 ``TOO_MANY_ATTEMPTS`` with Retry-After).
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from prakerja import clock
+from prakerja.adapters.counters import WindowCounters
 from prakerja.domain import applicant as states
-from prakerja.domain.errors import Gone, NotFound
+from prakerja.domain.errors import Gone, TooMany
 from prakerja.services import mail
 from prakerja.services.accounts import verification_link
-from prakerja.services.security import new_token, token_hash
+from prakerja.services.security import new_token
+from prakerja.services.self_service import CHANGE_EMAIL, confirm_email_change, live_token
 from prakerja.services.wiring import Wiring
 
-PURPOSES = {"verify_email"}
+PURPOSES = {"verify_email", CHANGE_EMAIL}
 
 
 class EmailVerification:
@@ -25,17 +30,10 @@ class EmailVerification:
 
     def __init__(self, w: Wiring) -> None:
         self.w = w
+        self.resends = WindowCounters(w.settings.limits_table, "resend", w.settings.resend_window_seconds)
 
     def _live(self, raw: str) -> tuple[str, dict]:
-        hashed = token_hash(raw)
-        item = self.w.store.get_token(hashed)
-        if not item or item.get("purpose") not in PURPOSES:
-            raise NotFound("TOKEN_UNKNOWN")
-        if item.get("used_at"):
-            raise Gone("TOKEN_USED")
-        if item["expires_at"] <= clock.iso(clock.now()):
-            raise Gone("TOKEN_EXPIRED")
-        return hashed, item
+        return live_token(self.w.store, raw, PURPOSES)
 
     def describe(self, raw: str) -> dict:
         """What confirming will do: ``{purpose, expires_at}``. Raises NotFound/Gone."""
@@ -45,6 +43,8 @@ class EmailVerification:
     def confirm(self, raw: str) -> dict:
         """Spend the token and mark the email VERIFIED, atomically. Raises NotFound/Gone."""
         hashed, item = self._live(raw)
+        if item["purpose"] == CHANGE_EMAIL:
+            return confirm_email_change(self.w, hashed, item)
         at = clock.iso(clock.now())
         step = self.w.store.step_update(item["applicant_id"], "email", "VERIFIED", None, at,
                                         states.allowed_from("email", "VERIFIED") | {"VERIFIED"})
@@ -53,10 +53,15 @@ class EmailVerification:
         return {"status": "VERIFIED", "verified_at": at}
 
     def resend(self, applicant_id: str) -> None:
-        """Queue a new verification link for a signed-in applicant whose email is not verified."""
+        """Queue a new verification link for a signed-in applicant whose email is not verified.
+
+        Raises TooMany(TOO_MANY_ATTEMPTS, retry_after) past ``resend_max`` in the window."""
         profile = self.w.store.get_profile(applicant_id)
         if not profile or profile["steps"]["email"]["status"] == "VERIFIED":
             return
+        if self.resends.count(applicant_id) >= self.w.settings.resend_max:
+            raise TooMany("TOO_MANY_ATTEMPTS", retry_after=self.resends.retry_after())
+        self.resends.add(applicant_id)
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.w.settings.email_token_seconds)

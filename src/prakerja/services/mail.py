@@ -40,6 +40,46 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Someone tried to create a Kartu Prakerja account with this address, which is already "
         "registered. If it was you, sign in or reset your password: {base}\n",
     ),
+    "password_reset": (
+        "Atur ulang kata sandi Kartu Prakerja / Reset your Kartu Prakerja password",
+        "Halo,\n\nKami menerima permintaan untuk mengatur ulang kata sandi akun Kartu Prakerja Anda. Buka "
+        "tautan ini untuk memilih kata sandi baru (berlaku 1 jam, sekali pakai):\n{link}\n\nJika Anda tidak "
+        "memintanya, abaikan email ini: kata sandi Anda tidak berubah.\n\n---\nHello,\n\nWe received a "
+        "request to reset the password of your Kartu Prakerja account. Open this link to choose a new "
+        "password (valid for 1 hour, single use):\n{link}\n\nIf you did not ask for it, ignore this email: "
+        "your password has not changed.\n",
+    ),
+    "password_changed": (
+        "Kata sandi Anda telah diubah / Your password was changed",
+        "Halo,\n\nKata sandi akun Kartu Prakerja Anda baru saja diubah dan semua sesi lain telah diakhiri. "
+        "Jika bukan Anda yang mengubahnya, segera atur ulang kata sandi: {base}\n\n---\nHello,\n\nThe "
+        "password of your Kartu Prakerja account was just changed and every other session was ended. If "
+        "it was not you, reset your password now: {base}\n",
+    ),
+    "change_email": (
+        "Konfirmasi alamat email baru Anda / Confirm your new email address",
+        "Halo,\n\nAkun Kartu Prakerja meminta untuk memakai alamat ini. Buka tautan ini untuk "
+        "mengonfirmasi (berlaku 24 jam); alamat baru berlaku setelah dikonfirmasi:\n{link}\n\nJika Anda "
+        "tidak memintanya, abaikan email ini.\n\n---\nHello,\n\nA Kartu Prakerja account asked to use "
+        "this address. Open this link to confirm (valid for 24 hours); the new address takes effect once "
+        "confirmed:\n{link}\n\nIf you did not ask for it, ignore this email.\n",
+    ),
+    "email_change_notice": (
+        "Permintaan perubahan email akun Anda / A change of your account's email was requested",
+        "Halo,\n\nAda permintaan untuk mengganti alamat email akun Kartu Prakerja Anda ke alamat lain. "
+        "Perubahan berlaku setelah alamat baru dikonfirmasi. Jika bukan Anda, segera atur ulang kata sandi: "
+        "{base}\n\n---\nHello,\n\nSomeone asked to change the email address of your Kartu Prakerja account "
+        "to another address. The change takes effect once the new address is confirmed. If it was not "
+        "you, reset your password now: {base}\n",
+    ),
+    "email_in_use": (
+        "Alamat ini sudah terdaftar / This address is already registered",
+        "Halo,\n\nSeseorang mencoba memindahkan akun Kartu Prakerja lain ke alamat ini, yang sudah "
+        "memiliki akun sendiri, jadi tidak ada yang diubah. Jika itu Anda, masuk dengan akun ini: {base}"
+        "\n\n---\nHello,\n\nSomeone tried to move another Kartu Prakerja account to this address, which "
+        "already has its own account, so nothing was changed. If it was you, sign in with this account: "
+        "{base}\n",
+    ),
     "batch_result": (
         "Hasil seleksi gelombang {batch_id} / Result of batch {batch_id}",
         "Halo,\n\n{result_id}\nLihat status Anda: {base}\n\n---\nHello,\n\n{result_en}\n"

@@ -1,22 +1,64 @@
-"""The NIK check worker's use case: one queued check -> at most one effective ministry call.
+"""The NIK check worker's use case: one queued check -> at most one effective ministry call,
+within the ministry's capacity, nothing lost.
 
-Message body: ``{"applicant_id", "version"}``. A stale version (superseded by a newer biodata
-submission) or a version whose outcome is already recorded makes no call. The request id is
-deterministic (``<applicant_id>:<version>``) so a retry after a crash is the same request to the
-ministry. Transient ministry failures raise :class:`MinistryUnavailable` (message retried).
+Message body: ``{"applicant_id", "version"}``. For a batch of records:
+
+1. **Stale or done.** A superseded version (a newer biodata submission) makes no call. A version
+   whose outcome is already recorded makes no call either; its step is (re)applied in case a
+   crash came between the two writes below.
+2. **Circuit.** While the shared breaker (:mod:`prakerja.adapters.circuit`) is open, the records
+   go back to the queue until it half-opens; then one caller probes. Not an attempt.
+3. **Rate.** One token per call from the shared bucket ``ministry`` (rate - burst per second,
+   bursts of ``burst``: in every one-second window at most the ministry's rate), reserved ahead
+   for the whole batch in one conditional write (:class:`prakerja.adapters.pacing.PacedBucket`).
+   Each call waits for its token's time, if that is within the token wait; otherwise the records
+   go back with their visibility set to about when tokens will be free. Not an attempt.
+4. **Calls**, the batch's at once (each at its token's time), so calls in flight are at most the
+   event source's MaximumConcurrency x BatchSize (template.yaml: 4 x 5 = the ministry's 20).
+   Each carries the deterministic request id ``<applicant_id>:<version>``, so a retry after a
+   crash is the same request to the ministry (it de-duplicates).
+5. **Transient failure** (429, 5xx, timeout, unreadable reply): a real attempt, counted on the
+   BIODATA item. Below ``max_attempts`` the record returns to the queue after an exponential
+   backoff with jitter (its visibility, capped at SQS's 12 hours); at ``max_attempts`` the worker
+   sends it to the NIK DLQ itself and the step stays PENDING (an alarm watches the DLQ; a redrive
+   starts the attempts afresh). SQS's own maxReceiveCount is only a backstop for crashes.
+6. **Outcome** recorded by two single-item conditional updates (no transaction): the check on
+   BIODATA (only if none yet, same version), then the nik step (only if PENDING for that version).
+
+A malformed body, or a stored NIK that cannot be opened, can never succeed: dead-lettered at
+once. The NIK is decrypted only for the call; it never reaches logs, metrics or errors.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 from prakerja import clock
-from prakerja.adapters.ministry import Ministry
+from prakerja.adapters.circuit import CircuitBreaker, CircuitState
+from prakerja.adapters.crypto import EnvelopeError, Envelopes
+from prakerja.adapters.ministry import Ministry, MinistryUnavailable
+from prakerja.adapters.nik_queue import NikQueue
+from prakerja.adapters.pacing import PacedBucket
 from prakerja.services.wiring import Wiring
+from prakerja.settings import Settings, SettingsError
+
+BUCKET_NAME = "ministry"
+CIRCUIT_NAME = "ministry"
+SQS_MAX_VISIBILITY = 43200  # seconds (12 hours)
+CALL_MARGIN_SECONDS = 1.0
+LATE_TOLERANCE_SECONDS = 0.05
 
 
 class InvalidCheckMessage(ValueError):
-    """The queued message is malformed (retried, then dead-lettered; never silently dropped)."""
+    """The queued message is malformed (dead-lettered at once: a retry cannot mend it)."""
 
 
 def parse(body: str) -> tuple[str, int]:
@@ -36,31 +78,256 @@ def request_id(applicant_id: str, version: int) -> str:
     return f"{applicant_id}:{version}"
 
 
+def nik_aad(applicant_id: str) -> str:
+    """The associated data binding an applicant's NIK envelope to them."""
+    return f"{applicant_id}:nik"
+
+
+def kk_aad(applicant_id: str) -> str:
+    """The associated data binding an applicant's KK envelope to them."""
+    return f"{applicant_id}:kk"
+
+
+@dataclass(frozen=True)
+class NikPolicy:
+    """The worker's pacing and patience (from settings; seconds unless named otherwise)."""
+
+    rate: float = 50.0
+    burst: float = 2.0
+    shards: int = 1
+    max_in_flight: int = 20
+    token_wait: float = 2.0
+    max_attempts: int = 8
+    backoff_base: float = 2.0
+    backoff_max: float = SQS_MAX_VISIBILITY
+    circuit_failures: int = 5
+    circuit_cooldown: float = 30.0
+    call_timeout: float = 5.0
+
+    @property
+    def late_tolerance(self) -> float:
+        """How late after its token's time a call may still go out: what the burst covers, and
+        never more than ``LATE_TOLERANCE_SECONDS``."""
+        return min(self.burst / self.bucket_rate, LATE_TOLERANCE_SECONDS)
+
+    @property
+    def bucket_rate(self) -> float:
+        """The bucket's refill rate: ``rate - burst``, so that rate x 1 s + burst <= the capacity."""
+        return self.rate - self.burst
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> NikPolicy:
+        """Raises SettingsError when the burst leaves no rate (a cold-start failure)."""
+        if s.ministry_burst >= s.ministry_rate_per_second or s.ministry_burst < s.ministry_bucket_shards:
+            raise SettingsError("MINISTRY_BURST must be below MINISTRY_RATE_PER_SECOND and at least one token per "
+                                "shard (MINISTRY_BUCKET_SHARDS)")
+        return cls(rate=s.ministry_rate_per_second, burst=s.ministry_burst, shards=s.ministry_bucket_shards,
+                   max_in_flight=s.ministry_max_in_flight, token_wait=s.ministry_token_wait_seconds,
+                   max_attempts=s.ministry_max_attempts, backoff_base=s.ministry_backoff_base_seconds,
+                   backoff_max=s.ministry_backoff_max_seconds, circuit_failures=s.ministry_circuit_failures,
+                   circuit_cooldown=s.ministry_circuit_cooldown_seconds, call_timeout=s.ministry_timeout)
+
+
+def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random,
+                    at_least: float | None = None) -> int:
+    """Whole seconds before attempt ``attempts + 1``: "equal jitter" on ``base`` doubled per
+    attempt (a random point in the upper half), at most ``cap`` and SQS's 12 hours, and no less
+    than the partner's Retry-After (``at_least``)."""
+    ceiling = min(cap, SQS_MAX_VISIBILITY, base * 2 ** min(max(attempts, 1) - 1, 30))
+    delay = rng.uniform(ceiling / 2, ceiling)
+    if at_least:
+        delay = max(delay, at_least)
+    return int(min(SQS_MAX_VISIBILITY, math.ceil(delay)))
+
+
+@dataclass
+class QueuedCheck:
+    """One received record."""
+
+    body: str
+    receipt_handle: str
+    message_id: str = ""
+
+
+@dataclass
+class _Call:
+    """A record whose check needs a ministry call, with its BIODATA item."""
+
+    record: QueuedCheck
+    applicant_id: str
+    version: int
+    item: dict
+
+
+@dataclass
+class _Shared:
+    """What the concurrent calls of one batch share: the breaker as last seen (under a lock)."""
+
+    circuit: CircuitState
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class NikChecks:
-    """Runs queued checks against the ministry and records outcomes."""
+    """Runs queued checks against the ministry and records outcomes.
 
-    def __init__(self, w: Wiring, ministry: Ministry) -> None:
-        self.w = w
-        self.ministry = ministry
+    ``sleep`` waits for a token (``time.sleep`` on Lambda; a test may pass one that moves its
+    clock); ``rng`` draws the jitter."""
 
-    def run(self, applicant_id: str, version: int) -> str:
-        """Check one biodata version; returns ``stale``, ``done`` (already recorded), or the outcome."""
+    def __init__(self, w: Wiring, ministry: Ministry, queue: NikQueue, envelopes: Envelopes, policy: NikPolicy,
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+        self.w, self.ministry, self.queue, self.envelopes, self.policy = w, ministry, queue, envelopes, policy
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        limits = w.settings.limits_table
+        self.bucket = PacedBucket(limits, BUCKET_NAME, rate=policy.bucket_rate, burst=policy.burst,
+                                  shards=policy.shards)
+        self.circuit = CircuitBreaker(limits, CIRCUIT_NAME, policy.circuit_failures, policy.circuit_cooldown,
+                                      probe_timeout=max(policy.call_timeout * 2, 1.0))
+
+    # ------------------------------------------------------------------ a batch
+    def run(self, records: list[QueuedCheck], remaining: Callable[[], float] | None = None) -> dict[str, str]:
+        """Process one batch; returns message id -> outcome.
+
+        Finished (delete the message): ``stale``, ``done``, ``dead_lettered``, ``VERIFIED``,
+        ``REJECTED``. Not finished (report it failed): ``deferred:<why>`` (its visibility is set)
+        and ``error:<type>`` (it returns after the queue's visibility timeout). ``remaining``:
+        seconds the invocation has left (``None``: unbounded)."""
+        outcomes: dict[str, str] = {}
+        parsed: list[tuple[QueuedCheck, str, int]] = []
+        for record in records:
+            try:
+                applicant_id, version = parse(record.body)
+            except InvalidCheckMessage:
+                self.queue.dead_letter(record.body, {"reason": "malformed"})
+                outcomes[record.message_id] = "dead_lettered"
+                continue
+            parsed.append((record, applicant_id, version))
+        if parsed:
+            outcomes.update(self._run(parsed, remaining or (lambda: math.inf)))
+        return outcomes
+
+    def _run(self, parsed: list[tuple[QueuedCheck, str, int]], remaining: Callable[[], float]) -> dict[str, str]:
+        """The breaker and the tokens first (one read, one reservation for the whole batch: the
+        sooner the reservation, the fewer tokens go unused), then the BIODATA items (one batch
+        read, usually while the first token is still ahead), then the calls at once, each at its
+        token's time. Waiting for the breaker or a token is not an attempt."""
+        shared = _Shared(self.circuit.observe())
+        left = self.circuit.open_for(shared.circuit)
+        if left > 0:
+            pause = left + self.rng.uniform(0, self.policy.circuit_cooldown / 2)
+            return {r.message_id: self._defer(r, "circuit_open", pause) for r, _, _ in parsed}
+        budget = max(0.0, min(self.policy.token_wait,
+                              remaining() - self.policy.call_timeout - CALL_MARGIN_SECONDS))
+        got = self.bucket.reserve(budget, count=len(parsed))
+        if not got.ok:
+            spread = min(1.0, self.policy.max_in_flight / self.policy.bucket_rate)
+            pause = got.wait_seconds + budget + self.rng.uniform(0, spread)
+            return {r.message_id: self._defer(r, "no_token", pause) for r, _, _ in parsed}
+        items = self.w.store.get_items([aid for _, aid, _ in parsed], "BIODATA")
+        outcomes: dict[str, str] = {}
+        calls: list[_Call] = []
+        for record, applicant_id, version in parsed:
+            try:
+                prepared = self._prepare(record, applicant_id, version, items.get(applicant_id))
+            except Exception as exc:  # the type only: a message could carry data
+                outcomes[record.message_id] = f"error:{type(exc).__name__}"
+                continue
+            if isinstance(prepared, _Call):
+                calls.append(prepared)
+            else:
+                outcomes[record.message_id] = prepared
+        times = got.times[:len(calls)]
+        if len(calls) == 1:
+            outcomes[calls[0].record.message_id] = self._call_one(shared, calls[0], times[0])
+        elif calls:
+            with ThreadPoolExecutor(len(calls), thread_name_prefix="nik-call") as pool:
+                futures = [(c, pool.submit(self._call_one, shared, c, at)) for c, at in zip(calls, times, strict=True)]
+            outcomes.update({c.record.message_id: f.result() for c, f in futures})
+        return outcomes
+
+    def _prepare(self, record: QueuedCheck, applicant_id: str, version: int, item: dict | None) -> _Call | str:
+        """The call a record needs, or its outcome when it needs none (stale, done)."""
         store = self.w.store
-        item = store.get_item(applicant_id, "BIODATA")
         if not item or int(item["version"]) != version:
             return "stale"
         if item.get("check"):
+            check = item["check"]
+            store.nik_outcome(applicant_id, version, check["result"], check.get("reason"), check["checked_at"])
             return "done"
-        data = item["data"]
-        reply = self.ministry.verify(request_id(applicant_id, version), data["nik"], data["full_name"],
-                                     data["date_of_birth"])
+        return _Call(record, applicant_id, version, item)
+
+    def _call_one(self, shared: _Shared, call: _Call, at: float) -> str:
+        """Wait for the token's time, pass the breaker, call, record. Never raises: the outcome."""
+        try:
+            return self._call(shared, call, at)
+        except Exception as exc:  # the type only: a message could carry data
+            return f"error:{type(exc).__name__}"
+
+    def _call(self, shared: _Shared, call: _Call, at: float) -> str:
+        record, applicant_id, version = call.record, call.applicant_id, call.version
+        wait = at - clock.now().timestamp()
+        if wait > 0:
+            self.sleep(wait)
+        if clock.now().timestamp() - at > self.policy.late_tolerance:
+            # this call comes too late for its token (a slow start, or a late wake-up): sent now
+            # it would bunch with the calls of the tokens after it
+            return self._defer(record, "late_for_token", self.rng.uniform(0, 1))
+        with shared.lock:
+            observed = shared.circuit
+        gate = self.circuit.gate(observed)
+        if not gate.ok:
+            return self._defer(record, "circuit_open", gate.wait_seconds)
+        try:
+            nik = self.envelopes.open(call.item.get("nik_enc"), nik_aad(applicant_id))
+        except EnvelopeError as exc:
+            if str(exc) == "ENVELOPE_KEY_UNAVAILABLE":
+                raise  # KMS trouble: the record returns after its visibility timeout
+            self.queue.dead_letter(record.body, {"reason": "unreadable_nik"})
+            return "dead_lettered"
+        data = call.item["data"]
+        try:
+            reply = self.ministry.verify(request_id(applicant_id, version), nik, data["full_name"],
+                                         data["date_of_birth"])
+        except MinistryUnavailable as exc:
+            return self._failed(shared, record, applicant_id, version, exc)
+        with shared.lock:
+            shared.circuit = self.circuit.succeeded(shared.circuit)
+        return self._record(applicant_id, version, reply)
+
+    def _failed(self, shared: _Shared, record: QueuedCheck, applicant_id: str, version: int,
+                exc: MinistryUnavailable) -> str:
+        if exc.overload:
+            state = self.circuit.failed()
+            with shared.lock:
+                shared.circuit = state
+        attempts = self.w.store.count_nik_failure(applicant_id, version, exc.kind, clock.iso(clock.now()))
+        if attempts is None:
+            return "stale"  # superseded or recorded meanwhile
+        if attempts >= self.policy.max_attempts:
+            self.queue.dead_letter(record.body, {"reason": "max_attempts", "attempts": str(attempts),
+                                                 "last_error": exc.kind})
+            self.w.store.nik_dead_lettered(applicant_id, version, clock.iso(clock.now()))
+            return "dead_lettered"
+        delay = backoff_seconds(attempts, self.policy.backoff_base, self.policy.backoff_max, self.rng,
+                                exc.retry_after)
+        return self._defer(record, f"ministry_{exc.kind}", delay)
+
+    def _defer(self, record: QueuedCheck, why: str, seconds: float) -> str:
+        """Put the record back on the queue for ``seconds``; its outcome ``deferred:<why>``."""
+        whole = int(min(SQS_MAX_VISIBILITY, math.ceil(max(0.0, seconds))))
+        self.queue.defer(record.receipt_handle, whole)
+        return f"deferred:{why}"
+
+    def _record(self, applicant_id: str, version: int, reply: Any) -> str:
         at = clock.iso(clock.now())
         check = {"result": reply.result, "reason": reply.reason, "fields": reply.mismatched_fields,
                  "checked_at": at, "request_id": reply.request_id}
-        recorded = store.transact([
-            store.update_item(applicant_id, "BIODATA", {"check": check},
-                              condition="version = :v AND (attribute_not_exists(#c) OR #c = :null)",
-                              cond_values={":v": version, ":null": None}, cond_names={"#c": "check"}),
-            store.step_update(applicant_id, "nik", reply.result, reply.reason, at, {"PENDING"}),
-        ])
-        return reply.result if recorded else "stale"
+        if not self.w.store.record_nik_check(applicant_id, version, check):
+            return "stale"
+        self.w.store.nik_outcome(applicant_id, version, reply.result, reply.reason, at)
+        return reply.result
+
+
+def finished(outcome: str) -> bool:
+    """Whether a record with this outcome is done with (its message may be deleted)."""
+    return not outcome.startswith(("deferred:", "error:"))

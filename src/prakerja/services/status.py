@@ -6,6 +6,7 @@ from prakerja import clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import applicant as states
+from prakerja.domain.accounts import consent_view
 from prakerja.domain.errors import Unauthorized
 
 
@@ -24,7 +25,8 @@ def batch_step(memberships: list[dict], batches: BatchStore) -> dict:
 
 
 def me(store: ApplicantStore, batches: BatchStore, applicant_id: str) -> dict:
-    """``{applicant_id, email, consent_version, steps: {email, ktp, nik, assessment, batch}}``.
+    """``{applicant_id, email, consent_version, consent: {version, given_at, withdrawn_at}, steps: {email, ktp,
+    nik, assessment, batch}}``.
 
     Raises Unauthorized(TOKEN_INVALID) when the account no longer exists."""
     profile = store.get_profile(applicant_id)
@@ -35,5 +37,5 @@ def me(store: ApplicantStore, batches: BatchStore, applicant_id: str) -> dict:
              for step in states.STEPS if step != "batch"}
     steps["batch"] = batch_step(store.memberships(applicant_id), batches)
     return {"applicant_id": applicant_id, "email": profile["email"],
-            "consent_version": profile.get("consent_version"), "steps": steps,
+            "consent_version": profile.get("consent_version"), "consent": consent_view(profile), "steps": steps,
             "as_of": clock.iso(clock.now())}

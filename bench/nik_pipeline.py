@@ -1,0 +1,370 @@
+"""Drain a backlog of NIK checks through the real queue, pump and worker against the ministry
+simulator at a set capacity. Not a test (``make bench-nik``).
+
+Usage: ``python bench/nik_pipeline.py [--backlog 5000] [--rate 50] [--outage 60] [--no-outage]``
+
+Each run starts the local stack in this process (``prakerja_local.stack.LocalStack``: resources
+from template.yaml, pumps, handlers, the ministry simulator) with two changes: moto runs as a
+child process (this script with ``--moto-server``; the stack in one process is bound by one core
+under the GIL, and the machine has two), and moto's SQS gets two speed-ups there (its receive
+recomputes every queue attribute for each message it returns, and reads the time through
+``datetime``; with thousands of messages a receive takes ~0.3 s, which no real SQS does). The
+DynamoDB guard of the local stack (``prakerja_local.moto_guard``) is installed there too. The
+pumps are held back until the backlog is written: ``--backlog`` pending checks (PROFILE and BIODATA items with the
+NIK sealed as in production, one message each, written straight to the table and the queue: the
+point is the worker, not sign-up on moto) and the same people in the simulator's register. The
+simulator gets the capacity the worker's settings describe (``--rate`` calls per second,
+``MinistryMaxInFlight`` = the event source's MaximumConcurrency x BatchSize in flight), the
+worker's cold start is done, then the pumps start and the real worker drains the queue. Moto's
+SQS visibility is capped at 5 s locally, as in ``make run``. The threads standing for Lambda
+instances get the GIL every millisecond (``sys.setswitchinterval``).
+
+Figures: **utilisation** = answered calls per second from the first call to the last ÷ the
+rate capacity; **over_capacity** = calls the simulator refused for being above either limit
+(429), with the busiest one-second window and the most calls in flight it saw; **lost** = checks
+without a recorded outcome at the end, plus any in the DLQ; **drain_s** = from the pumps' start
+to the last outcome recorded, against **ideal_s** = backlog ÷ rate. Two runs, each on a fresh
+stack: first with a ``--outage``-second outage in the middle (the simulator answers 503; the
+circuit breaker opens, records go back to the queue), then without. The last line is
+machine-readable::
+
+    nik_pipeline_outage: over_capacity=0 lost=0 drain_s=...
+    nik_pipeline: utilisation=0.95 over_capacity=0 lost=0 drain_s=... ideal_s=100.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT / "src", ROOT / "local"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+# quiet handlers: one JSON log line per check would cost the run more CPU than the checks
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+from prakerja.adapters import aws  # noqa: E402
+from prakerja.adapters.crypto import Envelopes  # noqa: E402
+from prakerja.domain.nik import build_nik  # noqa: E402
+from prakerja.services.nik_check import nik_aad  # noqa: E402
+from prakerja_local.provision import client_factory  # noqa: E402
+from prakerja_local.stack import LocalStack, _aws_environment  # noqa: E402
+
+WORKER = "NikWorkerFunction"
+# Many threads stand for many Lambda instances: hand the GIL over sooner than the default 5 ms so
+# a reply that arrived is not kept waiting behind another instance's work.
+SWITCH_INTERVAL = 0.001
+DISTRICTS = ("32.01.01", "31.71.01", "35.78.01", "51.71.01", "73.71.01", "12.71.01", "64.72.01")
+
+
+# ---------------------------------------------------------------------- moto in its own process
+def serve_moto(port: int) -> None:
+    """The ``--moto-server`` role: moto with the DynamoDB guard and the SQS speed-ups, until its
+    standard input closes (the parent stopped it, or died)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from moto.server import ThreadedMotoServer
+
+    from prakerja_local import moto_guard
+
+    moto_guard.install()
+    _speed_up_moto_sqs()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which closes our stdin
+    print("ready", flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+def _speed_up_moto_sqs() -> None:
+    """Same answers, less work: the time without ``datetime``, and the retention check of each
+    received message from the queue's own attribute instead of recomputing all of them."""
+    import moto.sqs.models as sqs_models
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else original_unix_time(dt)
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    def retained(self: Any, queue_name: str, message: Any) -> bool:
+        period = int(getattr(self.get_queue(queue_name), "message_retention_period", 345600))
+        return period + message.sent_timestamp / 1000 > unix_time()
+
+    original_unix_time = sqs_models.unix_time
+    sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retained
+
+
+class _MotoChild:
+    """A moto server child process (``stop`` like ThreadedMotoServer's)."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.process = subprocess.Popen([sys.executable, __file__, "--moto-server", str(self.port)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout is None or self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("moto child did not start")
+
+    def stop(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class BenchStack(LocalStack):
+    """The local stack with moto in a child process, and its pumps and schedules held back
+    until :meth:`go`."""
+
+    def _start_moto(self) -> None:
+        self.env.set(_aws_environment(None))
+        self.moto = _MotoChild()  # type: ignore[assignment]
+        self.moto_port = self.moto.port
+        self.env.set({"AWS_ENDPOINT_URL": self.moto_endpoint})
+
+    def _start_workers(self) -> None:
+        pass
+
+    def go(self) -> None:
+        super()._start_workers()
+
+
+@dataclass
+class Run:
+    """One drained backlog's figures."""
+
+    backlog: int
+    rate: float
+    started: float = 0.0
+    first_call: float | None = None
+    last_call: float | None = None
+    finished: float | None = None
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    counters: dict[str, Any] = field(default_factory=dict)
+    recorded: int = 0
+    dead_lettered: int = 0
+
+    @property
+    def lost(self) -> int:
+        return self.backlog - self.recorded + self.dead_lettered
+
+    @property
+    def drain_s(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def ideal_s(self) -> float:
+        return self.backlog / self.rate
+
+    @property
+    def utilisation(self) -> float:
+        answered = self.counters.get("answered", 0)
+        if not self.first_call or not self.last_call or self.last_call <= self.first_call:
+            return 0.0
+        return answered / (self.last_call - self.first_call) / self.rate
+
+
+def people(n: int, prefix: str) -> list[dict[str, str]]:
+    """``n`` synthetic people: applicant id, NIK on real district codes, name, birth date."""
+    out = []
+    for i in range(n):
+        born = date(1970, 1, 1) + timedelta(days=(i * 37) % 12000)
+        district = DISTRICTS[i % len(DISTRICTS)]
+        serial = 1 + i // len(DISTRICTS)
+        nik = build_nik(district, born, "MF"[i % 2], serial % 9999 + 1)
+        out.append({"applicant_id": f"{prefix}{i:06d}", "nik": nik, "full_name": f"Peserta {i}",
+                    "date_of_birth": born.isoformat()})
+    return out
+
+
+def seed(stack: BenchStack, backlog: list[dict[str, str]]) -> None:
+    """Write the pending checks (PROFILE, BIODATA, message) and the register entries."""
+    clients = client_factory(stack.moto_endpoint)
+    table = stack.resources.ref("ApplicantsTable")
+    envelopes = Envelopes(stack.resources.att("PiiKey", "Arn"))
+    ddb, sqs = clients("dynamodb"), clients("sqs")
+    for person in backlog:
+        stack.ministry.simulator.add({k: person[k] for k in ("nik", "full_name", "date_of_birth")})
+    pending = {"M": {"status": {"S": "PENDING"}, "reason": {"NULL": True}, "updated_at": {"NULL": True}}}
+    for start in range(0, len(backlog), 25):
+        writes = []
+        for p in backlog[start:start + 25]:
+            pk = {"S": f"APP#{p['applicant_id']}"}
+            sealed = envelopes.seal(p["nik"], nik_aad(p["applicant_id"]))
+            writes.append({"PutRequest": {"Item": {
+                "pk": pk, "sk": {"S": "PROFILE"}, "nik_version": {"N": "1"}, "steps": {"M": {"nik": pending}}}}})
+            writes.append({"PutRequest": {"Item": {
+                "pk": pk, "sk": {"S": "BIODATA"}, "version": {"N": "1"}, "check": {"NULL": True},
+                "data": {"M": {"full_name": {"S": p["full_name"]}, "date_of_birth": {"S": p["date_of_birth"]}}},
+                "nik_enc": {"M": {k: {"N": str(v)} if k == "v" else {"S": v} for k, v in sealed.items()}}}}})
+        for chunk in (writes[:25], writes[25:]):
+            if chunk:
+                _batch_write(ddb, table, chunk)
+    url = stack.resources.ref("NikQueue")
+    for start in range(0, len(backlog), 10):
+        entries = [{"Id": str(i), "MessageBody": json.dumps({"applicant_id": p["applicant_id"], "version": 1})}
+                   for i, p in enumerate(backlog[start:start + 10])]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+
+
+def _batch_write(ddb: Any, table: str, writes: list[dict]) -> None:
+    request = {table: writes}
+    while request:
+        request = ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+
+def recorded(stack: BenchStack, backlog: list[dict[str, str]]) -> int:
+    """How many of the backlog's BIODATA items carry an outcome."""
+    ddb = client_factory(stack.moto_endpoint)("dynamodb")
+    table = stack.resources.ref("ApplicantsTable")
+    done = 0
+    for start in range(0, len(backlog), 100):
+        keys = [{"pk": {"S": f"APP#{p['applicant_id']}"}, "sk": {"S": "BIODATA"}} for p in backlog[start:start + 100]]
+        request: dict[str, Any] = {table: {"Keys": keys, "ProjectionExpression": "#c", "ConsistentRead": True,
+                                           "ExpressionAttributeNames": {"#c": "check"}}}
+        while request:
+            response = ddb.batch_get_item(RequestItems=request)
+            done += sum(1 for item in response["Responses"][table] if "M" in item.get("check", {}))
+            request = response.get("UnprocessedKeys") or {}
+    return done
+
+
+def queue_count(stack: BenchStack, queue: str) -> int:
+    attrs = client_factory(stack.moto_endpoint)("sqs").get_queue_attributes(
+        QueueUrl=stack.resources.ref(queue), AttributeNames=["All"])["Attributes"]
+    return sum(int(attrs[k]) for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                                       "ApproximateNumberOfMessagesDelayed"))
+
+
+def drain(backlog_size: int, rate: float, outage: float, timeout: float, say: Any) -> Run:
+    """One fresh stack, one backlog, drained; an outage of ``outage`` seconds in the middle."""
+    aws.reset()  # boto3 clients of an earlier run point at its moto
+    stack = BenchStack(port=0)
+    stack.start()
+    try:
+        sim = stack.ministry.simulator
+        source = next(s for s in stack.template.sqs_sources() if s.function_id == WORKER)
+        in_flight = source.max_concurrency * source.batch_size  # an instance makes its batch's calls at once
+        sim.settings.update({"rate_per_second": int(rate), "max_in_flight": in_flight, "latency_ms": 20,
+                             "latency_jitter_ms": 10})
+        stack.functions.environments[WORKER]["MINISTRY_RATE_PER_SECOND"] = str(rate)
+        backlog = people(backlog_size, "o" if outage else "b")
+        started = time.monotonic()
+        seed(stack, backlog)
+        say(f"  seeded {backlog_size} checks in {time.monotonic() - started:.1f} s; draining "
+            f"(capacity {rate:g}/s, {in_flight} in flight{f', outage {outage:g} s' if outage else ''})")
+        stack.functions.handler(WORKER)  # its cold start (imports) before the clock starts
+        sim.reset_counters()
+        run = Run(backlog_size, rate, started=time.monotonic())
+        stack.go()
+        _watch(stack, run, backlog, outage, timeout, say)
+        run.counters = sim.snapshot()
+        run.recorded = recorded(stack, backlog)
+        run.dead_lettered = queue_count(stack, "NikDLQ")
+        return run
+    finally:
+        stack.stop()
+
+
+def _watch(stack: BenchStack, run: Run, backlog: list[dict[str, str]], outage: float, timeout: float,
+           say: Any) -> None:
+    sim = stack.ministry.simulator
+    outage_at = run.ideal_s / 2 if outage else None
+    outage_over = False
+    last_report = time.monotonic()
+    while time.monotonic() - run.started < timeout:
+        time.sleep(0.25)
+        now = time.monotonic()
+        answered = sim.counters["answered"]
+        if answered and run.first_call is None:
+            run.first_call = now
+        if run.samples and answered != run.samples[-1][1]:
+            run.last_call = now
+        run.samples.append((now, answered))
+        elapsed = now - run.started
+        if outage_at is not None and not sim.settings.outage and not outage_over and elapsed >= outage_at:
+            sim.settings.update({"outage": True})
+            say(f"  outage starts at {elapsed:.0f} s")
+        if sim.settings.outage and elapsed >= outage_at + outage:
+            sim.settings.update({"outage": False})
+            outage_over = True
+            say(f"  outage ends at {elapsed:.0f} s")
+        if now - last_report >= 10:
+            last_report = now
+            say(f"  {elapsed:5.0f} s: answered {answered}, queue {queue_count(stack, 'NikQueue')}")
+        if (not sim.settings.outage and answered - sim.counters["duplicates"] >= run.backlog
+                and stack.pumps.busy() == 0 and queue_count(stack, "NikQueue") == 0):
+            break
+    run.finished = time.monotonic()
+    if run.last_call is None:
+        run.last_call = run.finished
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backlog", type=int, default=5000, help="pending checks to drain (default 5000)")
+    parser.add_argument("--rate", type=float, default=50.0, help="the ministry's calls per second (default 50)")
+    parser.add_argument("--outage", type=float, default=60.0, help="outage in the middle, seconds (default 60)")
+    parser.add_argument("--no-outage", action="store_true", help="skip the run with an outage")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="give up a run after this many seconds")
+    parser.add_argument("--moto-server", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.moto_server is not None:
+        serve_moto(args.moto_server)
+        return 0
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    for name in ("werkzeug", "prakerja_local"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    lines = []
+    if not args.no_outage:
+        say(f"nik_pipeline_outage: {args.backlog} checks, {args.outage:g} s outage in the middle")
+        out = drain(args.backlog, args.rate, args.outage, args.timeout, say)
+        say(_details(out))
+        lines.append(f"nik_pipeline_outage: over_capacity={out.counters['over_capacity']} lost={out.lost} "
+                     f"drain_s={out.drain_s:.1f}")
+        say("  " + lines[-1])
+    say(f"nik_pipeline: {args.backlog} checks")
+    run = drain(args.backlog, args.rate, 0, args.timeout, say)
+    say(_details(run))
+    lines.append(f"nik_pipeline: utilisation={run.utilisation:.3f} over_capacity={run.counters['over_capacity']} "
+                 f"lost={run.lost} drain_s={run.drain_s:.1f} ideal_s={run.ideal_s:.1f}")
+    for line in lines:
+        print(line, flush=True)
+    return 0
+
+
+def _details(run: Run) -> str:
+    c = run.counters
+    return (f"  calls={c.get('calls')} answered={c.get('answered')} duplicates={c.get('duplicates')} "
+            f"outages={c.get('outages')} over_capacity={c.get('over_capacity')} "
+            f"max_rate_seen={c.get('max_rate_seen')} max_in_flight_seen={c.get('max_in_flight_seen')} "
+            f"recorded={run.recorded}/{run.backlog} dlq={run.dead_lettered}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,10 @@
+"""``python -m prakerja_ops``: the same as the ``prakerja-ops`` console script."""
+
+from __future__ import annotations
+
+import sys
+
+from prakerja_ops.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""``prakerja-ops``: the command line operators use (``python -m prakerja_ops`` too).
+
+Every command is a thin layer over ``prakerja.services``: it resolves the target stack
+(:mod:`prakerja_ops.target`), calls one service method and prints the result. Exit status: 0 on
+success, 1 when a check fails or a confirmation is refused (e.g. ``draw verify`` prints
+MISMATCH), 2 on a usage, connection or service error (the error code is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from prakerja.domain.errors import DomainError
+from prakerja.settings import SettingsError
+from prakerja_ops import batches
+from prakerja_ops.target import Target, TargetError, resolve
+
+GROUPS = (batches,)
+
+
+class Context:
+    """What a command gets: the parsed arguments, the output streams and the target (resolved
+    on first use, so commands that need no stack, like ``draw verify --file``, need none)."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args, self.out, self.err = args, out, err
+        self._target: Target | None = None
+
+    @property
+    def target(self) -> Target:
+        if self._target is None:
+            a = self.args
+            self._target = resolve(local=a.local, endpoint=a.endpoint, stack_name=a.stack_name,
+                                   name_prefix=a.name_prefix, region=a.region)
+        return self._target
+
+    def print(self, line: str = "") -> None:
+        print(line, file=self.out, flush=True)
+
+    def confirm(self, question: str, expected: str) -> bool:
+        """True with ``--yes``; otherwise ask on a terminal for ``expected`` to be typed."""
+        if getattr(self.args, "yes", False):
+            return True
+        if not sys.stdin.isatty():
+            print(f"refused: {question} needs --yes (no terminal to confirm on)", file=self.err)
+            return False
+        answer = input(f"{question} Type {expected!r} to confirm: ")
+        if answer.strip() != expected:
+            print("refused: not confirmed", file=self.err)
+            return False
+        return True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command group."""
+    parser = argparse.ArgumentParser(prog="prakerja-ops", description="Operate a prakerja stack (local or on AWS).")
+    where = parser.add_argument_group("target (at most one; default: names in the environment)")
+    where.add_argument("--local", metavar="URL", help="the local stack's gateway, e.g. http://127.0.0.1:8000")
+    where.add_argument("--endpoint", metavar="URL", help="a moto endpoint, e.g. http://127.0.0.1:5000")
+    where.add_argument("--stack-name", metavar="NAME", help="a deployed CloudFormation stack (AWS credentials)")
+    parser.add_argument("--name-prefix", default="prakerja-local", help="resource name prefix with --endpoint")
+    parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION or ap-southeast-3)")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.register(groups)
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command; returns the exit status."""
+    out, err = out or sys.stdout, err or sys.stderr
+    args = build_parser().parse_args(argv)
+    run: Callable[[Context], int] = args.run
+    ctx = Context(args, out, err)
+    try:
+        return run(ctx)
+    except DomainError as exc:
+        detail = " ".join(f"{k}={v}" for k, v in (exc.detail or {}).items())
+        fields = " ".join(f"{f.field}:{f.code}" for f in exc.fields)
+        print(f"error: {exc.code} {detail} {fields}".rstrip(), file=err)
+        return 2
+    except (TargetError, SettingsError) as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Self-service on one's own account: password reset by email, change password, change email,
+delete the account, withdraw and give consent.
+
+Emailed links use the single-use token machinery of the email step (32 random bytes, stored as
+a SHA-256 hash, ``TOKEN#<hash>`` items with a ``purpose``):
+
+* ``password_reset``: ``{public_base_url}/v1/password-resets/{token}``, valid
+  ``password_reset_seconds`` (1 hour); spending it sets the password and ends every session.
+* ``change_email``: sent to the NEW address as ``/v1/email-verifications/{token}`` (GET describes,
+  POST confirms, like a verification link), valid ``email_token_seconds``; the change takes
+  effect only on that confirmation, which swaps the email sentinels atomically (the new address
+  must still be free). The old address is told when the change is asked for.
+
+Reset requests answer the same whether or not the address has an account (202); at most
+``password_reset_max`` reset emails per account per ``resend_window_seconds`` (more are dropped
+silently, so the reply stays neutral).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from urllib.parse import quote
+
+from prakerja import clock
+from prakerja.adapters.applicants import ApplicantStore
+from prakerja.adapters.counters import WindowCounters
+from prakerja.domain.accounts import consent_view, normalise_email, password_issue
+from prakerja.domain.errors import Conflict, FieldIssue, Gone, InvalidInput, NotFound, Unauthorized
+from prakerja.services import mail
+from prakerja.services.accounts import Accounts, TokenPair, verification_link
+from prakerja.services.security import lookup_key, new_token, token_hash
+from prakerja.services.wiring import Wiring
+
+RESET = "password_reset"
+CHANGE_EMAIL = "change_email"
+
+
+def reset_link(base_url: str, raw_token: str) -> str:
+    """The emailed password-reset link: the web client's page ``{base}/lupa-kata-sandi#token={token}``
+    (the token in the fragment stays out of access logs; the page calls the API's GET and POST
+    ``/v1/password-resets/{token}``)."""
+    return f"{base_url.rstrip('/')}/lupa-kata-sandi#token={quote(raw_token, safe='')}"
+
+
+def live_token(store: ApplicantStore, raw: str, purposes: set[str]) -> tuple[str, dict]:
+    """The stored hash and item of an unused, unexpired token of one of ``purposes``.
+
+    An expired item counts as gone even if TTL has not deleted it yet. Raises
+    NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED)."""
+    hashed = token_hash(raw)
+    item = store.get_token(hashed)
+    if not item or item.get("purpose") not in purposes:
+        raise NotFound("TOKEN_UNKNOWN")
+    if item.get("used_at"):
+        raise Gone("TOKEN_USED")
+    if item["expires_at"] <= clock.iso(clock.now()):
+        raise Gone("TOKEN_EXPIRED")
+    return hashed, item
+
+
+def confirm_email_change(w: Wiring, hashed: str, item: dict) -> dict:
+    """Spend a ``change_email`` token and move the account to the new address, atomically.
+
+    Returns ``{status: VERIFIED, verified_at, email_changed: true}``. Raises Gone(TOKEN_USED) when
+    the token was spent meanwhile, Conflict(EMAIL_TAKEN) when the new address got an account
+    meanwhile, Gone(TOKEN_EXPIRED) when the account's address changed since the link was sent."""
+    store, at = w.store, clock.iso(clock.now())
+    aid = item["applicant_id"]
+    swap = store.email_swap(aid, item["email_key"], item["new_email_key"], item["new_email_kid"], item["new_email"],
+                            at)
+    if store.transact([store.token_spend(hashed, at), *swap]):
+        return {"status": "VERIFIED", "verified_at": at, "email_changed": True}
+    spent = store.get_token(hashed)
+    if spent and spent.get("used_at"):
+        raise Gone("TOKEN_USED")
+    owner = store.applicant_for_email(item["new_email_key"])
+    if owner and owner != aid:
+        raise Conflict("EMAIL_TAKEN", [FieldIssue("email", "EMAIL_TAKEN")])
+    raise Gone("TOKEN_EXPIRED")
+
+
+class SelfService:
+    """The signed-in applicant's own account, and password reset by email."""
+
+    def __init__(self, w: Wiring, accounts: Accounts) -> None:
+        self.w, self.s, self.accounts = w, w.settings, accounts
+        self.reset_mails = WindowCounters(self.s.limits_table, "reset-mail", self.s.resend_window_seconds)
+
+    def _profile(self, applicant_id: str) -> dict:
+        profile = self.w.store.get_profile(applicant_id)
+        if not profile:
+            raise Unauthorized("TOKEN_INVALID")
+        return profile
+
+    def _send(self, messages: list, extra: list[dict] | None = None) -> None:
+        now = clock.now()
+        self.w.store.transact([*(extra or []), *self.w.outbox.put_items(messages, now)])
+        self.w.outbox.dispatch(messages)
+
+    # ------------------------------------------------------------------ password reset
+    def request_password_reset(self, email: str) -> None:
+        """Email a reset link if the address has an account (and is under the mail limit); else
+        nothing. The caller answers 202 either way. Raises InvalidInput(EMAIL_INVALID) only for
+        text that is not an address."""
+        email_key = lookup_key(self.w.keys(), normalise_email(email))[0]
+        aid = self.w.store.applicant_for_email(email_key)
+        profile = self.w.store.get_profile(aid) if aid else None
+        if not profile or self.reset_mails.count(profile["applicant_id"]) >= self.s.password_reset_max:
+            return
+        self.reset_mails.add(profile["applicant_id"])
+        now = clock.now()
+        raw, hashed = new_token()
+        expires = now + timedelta(seconds=self.s.password_reset_seconds)
+        message = mail.email_message(mail.TRANSACTIONAL, "password_reset", profile["email"],
+                                     {"link": reset_link(self.s.public_base_url, raw)}, ref=profile["applicant_id"])
+        token = self.w.store.token_put(hashed, {"purpose": RESET, "applicant_id": profile["applicant_id"],
+                                                "email_key": profile["email_key"], "expires_at": clock.iso(expires),
+                                                "ttl": int(expires.timestamp()) + 86400})
+        self._send([message], [token])
+
+    def describe_reset(self, raw: str) -> dict:
+        """``{purpose, expires_at, status: VALID}`` for a live reset link (spends nothing).
+        Raises NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED)."""
+        _, item = live_token(self.w.store, raw, {RESET})
+        return {"purpose": item["purpose"], "expires_at": item["expires_at"], "status": "VALID"}
+
+    def reset_password(self, raw: str, password: str) -> dict:
+        """Set a new password with a reset link, once; every session of the account ends.
+
+        Returns ``{status: PASSWORD_RESET}``. Raises InvalidInput (password policy),
+        NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED; expired also when the account's
+        address changed since the link was sent)."""
+        if code := password_issue(password):
+            raise InvalidInput("VALIDATION_FAILED", [FieldIssue("password", code)])
+        hashed, item = live_token(self.w.store, raw, {RESET})
+        profile = self.w.store.get_profile(item["applicant_id"])
+        if not profile:
+            raise NotFound("TOKEN_UNKNOWN")
+        if profile["email_key"] != item["email_key"]:
+            raise Gone("TOKEN_EXPIRED")
+        at = clock.iso(clock.now())
+        store = self.w.store
+        if not store.transact([store.token_spend(hashed, at),
+                               store.password_set(profile["applicant_id"], self.accounts.passwords.hash(password),
+                                                  at)]):
+            raise Gone("TOKEN_USED")
+        self._send([self._password_changed(profile)])
+        return {"status": "PASSWORD_RESET"}
+
+    def _password_changed(self, profile: dict) -> mail.Message:
+        return mail.email_message(mail.TRANSACTIONAL, "password_changed", profile["email"],
+                                  {"base": self.s.public_base_url}, ref=profile["applicant_id"])
+
+    # ------------------------------------------------------------------ signed in
+    def change_password(self, applicant_id: str, current: str, new: str, client_ip: str) -> TokenPair:
+        """Replace the password; every other session ends and a new one is returned for the caller.
+
+        Raises InvalidInput (``new_password`` policy; ``current_password``: PASSWORD_WRONG),
+        TooMany(TOO_MANY_ATTEMPTS), Conflict(ACCOUNT_CHANGED) when the password changed meanwhile."""
+        profile = self._profile(applicant_id)
+        if code := password_issue(new):
+            raise InvalidInput("VALIDATION_FAILED", [FieldIssue("new_password", code)])
+        self.accounts.check_password(profile, current, client_ip, field="current_password")
+        item = self.w.store.password_set(applicant_id, self.accounts.passwords.hash(new), clock.iso(clock.now()),
+                                         expect_hash=profile["password_hash"])
+        if not self.w.store.transact([item]):
+            raise Conflict("ACCOUNT_CHANGED")
+        self._send([self._password_changed(profile)])
+        return self.accounts.issue(profile, generation=int(profile.get("session_generation", 0)) + 1)
+
+    def request_email_change(self, applicant_id: str, email: str, password: str, client_ip: str) -> None:
+        """Send a confirmation link to the new address and a notice to the current one.
+
+        If the new address already has an account it gets a notice instead of a link (the reply
+        is the same). Raises InvalidInput (``email``: EMAIL_INVALID | EMAIL_UNCHANGED;
+        ``password``: PASSWORD_WRONG), TooMany(TOO_MANY_ATTEMPTS)."""
+        profile = self._profile(applicant_id)
+        new_key, kid = lookup_key(self.w.keys(), normalise_email(email))
+        if new_key == profile["email_key"]:
+            raise InvalidInput("VALIDATION_FAILED", [FieldIssue("email", "EMAIL_UNCHANGED")])
+        self.accounts.check_password(profile, password, client_ip)
+        typed, base = email.strip(), self.s.public_base_url
+        notice = mail.email_message(mail.TRANSACTIONAL, "email_change_notice", profile["email"], {"base": base},
+                                    ref=applicant_id)
+        if self.w.store.applicant_for_email(new_key):
+            taken = mail.email_message(mail.TRANSACTIONAL, "email_in_use", typed, {"base": base},
+                                       ref=secrets.token_hex(8))
+            self._send([taken, notice])
+            return
+        now = clock.now()
+        raw, hashed = new_token()
+        expires = now + timedelta(seconds=self.s.email_token_seconds)
+        link = mail.email_message(mail.TRANSACTIONAL, "change_email", typed,
+                                  {"link": verification_link(base, raw)}, ref=applicant_id)
+        token = self.w.store.token_put(hashed, {
+            "purpose": CHANGE_EMAIL, "applicant_id": applicant_id, "email_key": profile["email_key"],
+            "new_email": typed, "new_email_key": new_key, "new_email_kid": kid,
+            "expires_at": clock.iso(expires), "ttl": int(expires.timestamp()) + 86400})
+        self._send([link, notice], [token])
+
+    def delete_account(self, applicant_id: str, password: str, client_ip: str) -> None:
+        """Delete every item of the applicant and free its email and NIK.
+
+        Raises InvalidInput(``password``: PASSWORD_WRONG), TooMany(TOO_MANY_ATTEMPTS)."""
+        profile = self._profile(applicant_id)
+        self.accounts.check_password(profile, password, client_ip)
+        biodata = self.w.store.get_item(applicant_id, "BIODATA") or {}
+        self.w.store.delete_account(applicant_id, profile["email_key"], biodata.get("nik_key"))
+
+    # ------------------------------------------------------------------ consent
+    def withdraw_consent(self, applicant_id: str) -> dict:
+        """Record the withdrawal (the first one counts); returns ``{version, given_at, withdrawn_at}``."""
+        profile = self._profile(applicant_id)
+        if not profile.get("consent_withdrawn_at"):
+            profile["consent_withdrawn_at"] = clock.iso(clock.now())
+            self.w.store.update_profile(applicant_id, {"consent_withdrawn_at": profile["consent_withdrawn_at"]})
+        return consent_view(profile)
+
+    def give_consent(self, applicant_id: str, consent: bool, version: str | None) -> dict:
+        """Consent (again) to the current text; returns the consent view.
+
+        Raises InvalidInput(``consent``: CONSENT_REQUIRED; ``consent_version``: CONSENT_VERSION_UNKNOWN)."""
+        profile = self._profile(applicant_id)
+        version = version or self.s.consent_version
+        issues = [] if consent else [FieldIssue("consent", "CONSENT_REQUIRED")]
+        if version != self.s.consent_version:
+            issues.append(FieldIssue("consent_version", "CONSENT_VERSION_UNKNOWN"))
+        if issues:
+            raise InvalidInput("VALIDATION_FAILED", issues)
+        values = {"consent_version": version, "consent_at": clock.iso(clock.now()), "consent_withdrawn_at": None}
+        self.w.store.update_profile(applicant_id, values)
+        return consent_view(profile | values)

@@ -1,0 +1,87 @@
+"""Limits on sign-in failures (per account and client address, and per address) and on
+verification resends: 429 with Retry-After, measured on the project clock, never a sleep."""
+
+from __future__ import annotations
+
+from tests.integration.accounts_support import call_from, header, restart
+from tests.integration.support import PASSWORD, sign_in, sign_up
+
+HOME, CAFE = "182.253.10.20", "36.72.200.1"
+
+
+def sign_in_from(stack, address: str, email: str, password: str):
+    return call_from(stack, address, "POST", "/v1/sessions", "/v1/sessions", {"email": email, "password": password})
+
+
+def test_twenty_failures_in_fifteen_minutes_lock_the_account_from_that_address(stack):
+    # Given an account and 20 wrong passwords from one address
+    sign_up(stack, "joko@example.id")
+    for _ in range(20):
+        assert sign_in_from(stack, HOME, "joko@example.id", "salah-sandi-00").status == 401
+    # When the 21st attempt comes, even with the right password
+    r = sign_in_from(stack, HOME, "joko@example.id", PASSWORD)
+    # Then it is refused at once with a time to wait, in the error contract
+    assert r.status == 429 and r.body["code"] == "TOO_MANY_ATTEMPTS"
+    assert 1 <= int(header(r, "Retry-After")) <= 15 * 60
+
+
+def test_the_owner_at_another_address_is_not_locked_out(stack):
+    sign_up(stack, "kartika@example.id")
+    for _ in range(20):
+        sign_in_from(stack, CAFE, "kartika@example.id", "salah-sandi-00")
+    assert sign_in_from(stack, HOME, "kartika@example.id", PASSWORD).status == 200
+
+
+def test_the_lock_ends_when_the_window_has_passed(stack, clock):
+    # Given a locked account
+    sign_up(stack, "lukman@example.id")
+    for _ in range(20):
+        sign_in_from(stack, HOME, "lukman@example.id", "salah-sandi-00")
+    r = sign_in_from(stack, HOME, "lukman@example.id", PASSWORD)
+    assert r.status == 429
+    # When the clock moves by the Retry-After
+    clock.advance(int(header(r, "Retry-After")))
+    # Then the right password works again
+    assert sign_in_from(stack, HOME, "lukman@example.id", PASSWORD).status == 200
+
+
+def test_unknown_addresses_are_limited_like_known_ones(stack):
+    for _ in range(20):
+        assert sign_in_from(stack, HOME, "tidak-ada@example.id", PASSWORD).status == 401
+    assert sign_in_from(stack, HOME, "tidak-ada@example.id", PASSWORD).status == 429
+
+
+def test_a_success_clears_the_failures(stack):
+    sign_up(stack, "maya@example.id")
+    for _ in range(19):
+        sign_in_from(stack, HOME, "maya@example.id", "salah-sandi-00")
+    assert sign_in_from(stack, HOME, "maya@example.id", PASSWORD).status == 200
+    for _ in range(19):
+        assert sign_in_from(stack, HOME, "maya@example.id", "salah-sandi-00").status == 401
+
+
+def test_one_address_has_a_ceiling_across_accounts(stack, monkeypatch):
+    # Given a small per-address ceiling (1000 by default: carrier NAT puts many people behind one address)
+    restart(stack, monkeypatch, signin_max_failures_per_address=3)
+    for name in ("nina", "oki"):
+        sign_up(stack, f"{name}@example.id")
+    # When one address fails 3 times across accounts
+    for email in ("nina@example.id", "oki@example.id", "nina@example.id"):
+        assert sign_in_from(stack, HOME, email, "salah-sandi-00").status == 401
+    # Then every sign-in from it waits, while other addresses go on
+    assert sign_in_from(stack, HOME, "oki@example.id", PASSWORD).status == 429
+    assert sign_in_from(stack, CAFE, "oki@example.id", PASSWORD).status == 200
+
+
+def test_verification_resends_are_limited_to_five_an_hour(stack, clock):
+    # Given a signed-in applicant who has not verified the email
+    sign_up(stack, "putri@example.id")
+    access = sign_in(stack, "putri@example.id")["access_token"]
+    # When the resend button is pressed six times
+    replies = [stack.call("POST", "/v1/email-verifications", token=access) for _ in range(6)]
+    # Then five links go out and the sixth is told when to try again
+    assert [r.status for r in replies] == [202] * 5 + [429]
+    assert replies[-1].body["code"] == "TOO_MANY_ATTEMPTS"
+    clock.advance(int(header(replies[-1], "Retry-After")))
+    access = sign_in(stack, "putri@example.id")["access_token"]
+    assert stack.call("POST", "/v1/email-verifications", token=access).status == 202

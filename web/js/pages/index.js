@@ -1,0 +1,5 @@
+import { session } from "../api.js";
+import { initPage } from "../ui.js";
+
+if (session.signedIn()) location.replace("/status");
+else initPage();

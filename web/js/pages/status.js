@@ -1,0 +1,179 @@
+// The status page: every step's state, the reason when something failed, the next action in
+// plain words, the batch result when announced, and joining the open batch. Refreshes itself
+// while a check is running.
+import { api } from "../api.js";
+import { CONSENT_VERSION } from "../config.js";
+import { listBatches, joinBatch, openBatch } from "../batch.js";
+import { codeText, formatDateTime, onLangChange, t } from "../i18n.js";
+import { $, busy, h, initPage, say } from "../ui.js";
+
+const FIXABLE_NIK = new Set(["NOT_FOUND", "DATA_MISMATCH"]);
+const POLL_MS = 5000;
+let me = null;
+let batches = [];
+let pollTimer = null;
+let pollUntil = 0;
+const msg = $("#msg");
+
+const badge = (kind, key) => h("span", { class: `badge badge-${kind}`, text: t(key) });
+const go = (href, key, primary = true) => h("a", { class: `button ${primary ? "primary" : "secondary"}`, href, text: t(key) });
+
+function joinButton(batch) {
+  const button = h("button", { type: "button", class: "primary", id: "join", text: t("batch.join", { id: batch.batch_id }) });
+  button.addEventListener("click", async () => {
+    busy(button, true);
+    try {
+      await joinBatch(batch.batch_id);
+      say(msg, t("batch.joined", { id: batch.batch_id, when: formatDateTime(batch.announce_at) }), "success");
+      await load();
+    } catch (err) {
+      say(msg, err.message, "error");
+      busy(button, false);
+    }
+  });
+  return button;
+}
+
+function resendButton() {
+  const button = h("button", { type: "button", class: "secondary", id: "resend", text: t("verify.resend") });
+  button.addEventListener("click", async () => {
+    busy(button, true);
+    try {
+      await api("POST", "/v1/email-verifications", undefined, { auth: true });
+      say(msg, t("verify.resent"), "success");
+    } catch (err) {
+      say(msg, err.message, "error");
+    } finally {
+      busy(button, false);
+    }
+  });
+  return button;
+}
+
+// Each step: [badge kind, badge key, detail text, action element or null, needs the reader?]
+function describe(step, s, all) {
+  const emailDone = all.email.status === "VERIFIED";
+  const reason = s.reason ? codeText(s.reason, { reason: true }) : "";
+  switch (`${step}:${s.status}`) {
+    case "email:VERIFIED": return ["done", "state.verified", t("status.emailDone", { email: me.email }), null];
+    case "email:PENDING": return ["todo", "state.waitingYou", t("status.emailPending", { email: me.email }), resendButton(), true];
+    case "email:UNDELIVERABLE":
+      return ["fail", "state.failed", reason || t("status.emailUndeliverable", { email: me.email }), go("/akun", "status.changeEmail"), true];
+    case "ktp:NOT_STARTED": return ["todo", "state.notStarted", t("status.ktpTodo"), go("/ktp", "status.uploadKtp"), true];
+    case "ktp:PROCESSING": return ["wait", "state.checking", t("status.ktpChecking"), null];
+    case "ktp:VALID": return ["done", "state.accepted", t("status.ktpDone"), null];
+    case "ktp:REJECTED": return ["fail", "state.rejected", `${reason} ${t("status.ktpAgain")}`, go("/ktp", "status.uploadAgain"), true];
+    case "nik:NOT_STARTED":
+      return emailDone ? ["todo", "state.notStarted", t("status.nikTodo"), go("/biodata", "status.fillBiodata"), true]
+        : ["todo", "state.notStarted", t("status.afterEmail"), null];
+    case "nik:PENDING": return ["wait", "state.checking", t("status.nikChecking"), null];
+    case "nik:VERIFIED": return ["done", "state.verified", t("status.nikDone"), null];
+    case "nik:REJECTED":
+      return FIXABLE_NIK.has(s.reason) ? ["fail", "state.rejected", reason, go("/biodata", "status.fixBiodata"), true]
+        : ["fail", "state.rejected", `${reason} ${t("status.nikFinal")}`, null, true];
+    case "assessment:NOT_STARTED":
+      return emailDone ? ["todo", "state.notStarted", t("status.testTodo"), go("/tes", "status.takeTest"), true]
+        : ["todo", "state.notStarted", t("status.afterEmail"), null];
+    case "assessment:IN_PROGRESS": return ["todo", "state.inProgress", t("status.testInProgress"), go("/tes", "status.continueTest"), true];
+    case "assessment:PASSED": return ["done", "state.passed", t("status.testPassed"), null];
+    case "assessment:FAILED": return ["fail", "state.failedTest", `${reason} ${t("status.testFailed")}`, null];
+    default: return ["todo", "state.unknown", s.status, null];
+  }
+}
+
+function describeBatch(s, all) {
+  const batch = batches.find((b) => b.batch_id === s.batch_id);
+  const open = openBatch(batches);
+  const ready = ["email", "ktp", "nik", "assessment"].every((k) => ["VERIFIED", "VALID", "PASSED"].includes(all[k].status));
+  switch (s.status) {
+    case "JOINED":
+      return ["wait", "state.joined", t("status.batchJoined", { id: s.batch_id, when: formatDateTime(batch?.announce_at) }), null];
+    case "SELECTED": return ["done", "state.selected", t("status.selectedShort", { id: s.batch_id }), null];
+    case "NOT_SELECTED":
+      return ["fail", "state.notSelected", t("status.notSelected", { id: s.batch_id }),
+        open && open.batch_id !== s.batch_id ? joinButton(open) : null, Boolean(open && open.batch_id !== s.batch_id)];
+    default:
+      if (!ready) return ["todo", "state.notStarted", t("status.batchLater"), null];
+      if (!open) return ["todo", "state.notStarted", t("status.noOpenBatch"), go("/gelombang", "status.seeBatches", false)];
+      return ["todo", "state.waitingYou", t("status.batchOpen", { id: open.batch_id, until: formatDateTime(open.closes_at) }), joinButton(open), true];
+  }
+}
+
+function consentNotice() {
+  if (!me.consent?.withdrawn_at) return $("#consent").replaceChildren();
+  const button = h("button", { type: "button", class: "primary", id: "consent-again", text: t("status.consentAgain") });
+  button.addEventListener("click", async () => {
+    busy(button, true);
+    try {
+      await api("PUT", "/v1/me/consent", { consent: true, consent_version: CONSENT_VERSION }, { auth: true });
+      await load();
+    } catch (err) {
+      say(msg, err.message, "error");
+      busy(button, false);
+    }
+  });
+  return $("#consent").replaceChildren(h("div", { class: "msg msg-warning" },
+    h("p", { text: codeText("CONSENT_WITHDRAWN") }),
+    h("p", {}, h("a", { href: "/daftar#consent-title", text: t("status.consentRead", { version: CONSENT_VERSION }) })),
+    h("div", { class: "actions" }, button)));
+}
+
+function render() {
+  if (!me) return;
+  consentNotice();
+  const steps = me.steps;
+  const order = ["email", "ktp", "nik", "assessment", "batch"];
+  const rows = order.map((step) => [step, step === "batch" ? describeBatch(steps.batch, steps) : describe(step, steps[step], steps)]);
+  $("#steps").replaceChildren(...rows.map(([step, [kind, key, text, action]], i) => h("li", { id: `step-${step}` },
+    h("h2", {}, `${i + 1}. ${t(`step.${step}`)}`, badge(kind, key)),
+    h("p", { text }),
+    action ? h("div", { class: "actions" }, action) : null,
+  )));
+  const result = $("#result");
+  const b = steps.batch;
+  if (b.status === "SELECTED") {
+    result.replaceChildren(h("div", { class: "result", role: "status" }, h("h2", { text: t("status.resultTitle") }), h("p", { text: t("status.selected", { id: b.batch_id }) })));
+  } else if (b.status === "NOT_SELECTED") {
+    result.replaceChildren(h("div", { class: "result not", role: "status" }, h("h2", { text: t("status.resultTitle") }), h("p", { text: t("status.notSelected", { id: b.batch_id }) })));
+  } else {
+    result.replaceChildren();
+  }
+  const next = $("#next");
+  const todo = rows.find(([, d]) => d[4]);
+  const waiting = rows.find(([, d]) => d[0] === "wait");
+  next.hidden = false;
+  if (todo) next.textContent = t("status.nextTodo", { step: t(`step.${todo[0]}`), text: todo[1][2] });
+  else if (waiting) next.textContent = t("status.nextWait", { text: waiting[1][2] });
+  else if (b.status === "SELECTED" || b.status === "NOT_SELECTED") next.hidden = true;
+  else next.textContent = t("status.nextNone");
+  $("#as-of").textContent = t("status.asOf", { when: formatDateTime(me.as_of) });
+  schedulePoll(Boolean(waiting) && b.status !== "JOINED");
+}
+
+function schedulePoll(active) {
+  clearTimeout(pollTimer);
+  if (!active) { pollUntil = 0; return; }
+  if (!pollUntil) pollUntil = Date.now() + 10 * 60 * 1000;
+  if (Date.now() < pollUntil) pollTimer = setTimeout(load, POLL_MS);
+}
+
+async function load() {
+  try {
+    [me, batches] = await Promise.all([api("GET", "/v1/me", undefined, { auth: true, retries: 2 }), listBatches()]);
+    render();
+  } catch (err) {
+    if (err.status !== 401) say(msg, err.message, "error");
+  }
+}
+
+if (initPage({ auth: true })) {
+  onLangChange(render);
+  $("#reload").addEventListener("click", async () => {
+    const button = $("#reload");
+    busy(button, true);
+    say(msg, "");
+    await load();
+    busy(button, false);
+  });
+  load();
+}
