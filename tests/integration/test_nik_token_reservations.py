@@ -26,27 +26,27 @@ def test_a_reservation_schedules_each_token_when_it_exists(stack, clock):
 
 
 def test_a_reservation_beyond_the_wait_takes_nothing(stack, clock):
-    # Given a bucket whose next free token is 0.4 s away
+    # Given a bucket whose next free token is 0.5 s away (2 at once, then 0.1 s apart)
     bucket = PacedBucket(stack.env("LIMITS_TABLE"), "paced", rate=10, burst=2)
     assert bucket.reserve(1.0, count=6).ok
 
     # When someone will wait at most 0.25 s
     refused = bucket.reserve(0.25)
 
-    # Then nothing is reserved and the answer says how much longer: the next one still gets 0.4 s
-    assert not refused.ok and round(refused.wait_seconds, 3) == 0.15
-    assert round(bucket.reserve(1.0).times[0] - clock.now.timestamp(), 3) == 0.4
+    # Then nothing is reserved and the answer says how much longer: the next one still gets 0.5 s
+    assert not refused.ok and round(refused.wait_seconds, 3) == 0.25
+    assert round(bucket.reserve(1.0).times[0] - clock.now.timestamp(), 3) == 0.5
 
 
 def test_reserved_tokens_are_no_tokens_for_try_acquire(stack, clock):
-    # Given the bucket reserved 0.3 s ahead
+    # Given five tokens reserved: the last one exists in 0.3 s, the next free one in 0.4 s
     paced = PacedBucket(stack.env("LIMITS_TABLE"), "shared", rate=10, burst=2)
     plain = TokenBucket(stack.env("LIMITS_TABLE"), "shared", rate=10, burst=2)
     paced.reserve(1.0, count=5)
 
     # When a plain taker asks now, and once the reservations are used up
     now_answer = plain.try_acquire()
-    clock.advance(0.35)
+    clock.advance(0.41)
     later = plain.try_acquire()
 
     # Then it waits like everyone else
