@@ -80,7 +80,7 @@ deploy-web:
 
 # Regenerate the pinned app lock from requirements/app.in (needs the package registry).
 lock:
-	@rm -rf /tmp/prakerja-lock && python3 -m venv /tmp/prakerja-lock && \
-	  /tmp/prakerja-lock/bin/pip install -q -r requirements/app.in && \
+	@rm -rf $(PRAKERJA_CACHE)/lock-venv && python3 -m venv $(PRAKERJA_CACHE)/lock-venv && \
+	  $(PRAKERJA_CACHE)/lock-venv/bin/pip install -q -r requirements/app.in && \
 	  { echo "# Generated: pip install -r requirements/app.in into a fresh Python 3.11 venv, then pip freeze."; \
-	    echo "# Regenerate with: make lock"; /tmp/prakerja-lock/bin/pip freeze; } > requirements/app.lock
+	    echo "# Regenerate with: make lock"; $(PRAKERJA_CACHE)/lock-venv/bin/pip freeze; } > requirements/app.lock
