@@ -8,8 +8,10 @@ from template.yaml, pumps, handlers, the ministry simulator) with two changes: m
 child process (this script with ``--moto-server``; the stack in one process is bound by one core
 under the GIL, and the machine has two), and moto's SQS gets two speed-ups there (its receive
 recomputes every queue attribute for each message it returns, and reads the time through
-``datetime``; with thousands of messages a receive takes ~0.3 s, which no real SQS does). The
-DynamoDB guard of the local stack (``prakerja_local.moto_guard``) is installed there too. The
+``datetime``; with thousands of messages a receive takes ~0.3 s, which no real SQS does) and a
+fix for a race (a receive fails when a concurrent ChangeMessageVisibility changes the set of
+in-flight messages it iterates). The DynamoDB guard of the local stack
+(``prakerja_local.moto_guard``) is installed there too. The
 pumps are held back until the backlog is written: ``--backlog`` pending checks (PROFILE and BIODATA items with the
 NIK sealed as in production, one message each, written straight to the table and the queue: the
 point is the worker, not sign-up on moto) and the same people in the simulator's register. The
@@ -92,8 +94,20 @@ def serve_moto(port: int) -> None:
 
 def _speed_up_moto_sqs() -> None:
     """Same answers, less work: the time without ``datetime``, and the retention check of each
-    received message from the queue's own attribute instead of recomputing all of them."""
+    received message from the queue's own attribute instead of recomputing all of them. And
+    moto's receive reads the set of in-flight messages while a concurrent ChangeMessageVisibility
+    or delete changes it ("Set changed size during iteration", the receive fails): read it again
+    then (a lock around every SQS request would hold long polls)."""
     import moto.sqs.models as sqs_models
+
+    def pending_message_groups(self: Any) -> set[str]:
+        while True:
+            try:
+                return {m.group_id for m in self._pending_messages if m.group_id is not None}
+            except RuntimeError:
+                continue
+
+    sqs_models.Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[assignment]
 
     def unix_time(dt: Any = None) -> float:
         return time.time() if dt is None else original_unix_time(dt)

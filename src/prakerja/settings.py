@@ -92,9 +92,10 @@ class Settings(BaseModel):
     ses_configuration_set: str = ""
     # biodata / NIK check (issue 5). The ministry's capacity: MINISTRY_RATE_PER_SECOND calls per
     # second (any one-second window) and MINISTRY_MAX_IN_FLIGHT calls at once (the NikWorker event
-    # source's MaximumConcurrency in template.yaml, one call at a time per instance). The shared
-    # token bucket "ministry" refills at rate - burst so that rate x 1 s + burst stays within the
-    # capacity; the longest in-process wait for tokens per invocation (then records go back).
+    # source's MaximumConcurrency x BatchSize in template.yaml: an instance makes its batch's calls
+    # at once). The shared token bucket "ministry" refills at rate - burst so that rate x 1 s +
+    # burst stays within the capacity; tokens are reserved ahead for at most the token wait
+    # (then records go back).
     # Transient failures: at most MINISTRY_MAX_ATTEMPTS real calls, then the worker dead-letters
     # the message; exponential backoff with jitter (base doubling per attempt, capped, never above
     # SQS's 12 h). Circuit breaker: open after N consecutive failures, half-open after the
