@@ -4,9 +4,13 @@ simulator at a set capacity. Not a test (``make bench-nik``).
 Usage: ``python bench/nik_pipeline.py [--backlog 5000] [--rate 50] [--outage 60] [--no-outage]``
 
 Each run starts the local stack in this process (``prakerja_local.stack.LocalStack``: resources
-from template.yaml, pumps, handlers, the ministry simulator) with two changes: moto runs as a
-child process (this script with ``--moto-server``; the stack in one process is bound by one core
-under the GIL, and the machine has two), and moto's SQS gets two speed-ups there (its receive
+from template.yaml, pumps, handlers, the ministry simulator) with these changes: moto and the
+ministry simulator run as child processes (this script with ``--moto-server`` and
+``--ministry-server``; the ministry is another system, and the stack in one process shares one
+GIL, which delays the worker's timed calls past their tokens), only the NIK worker's pump runs
+(no schedules: the outbox sweeper and the batch tick are other functions, on AWS in other
+instances), the worker's cold start (module, AWS clients) is done before the clock starts, and
+moto's SQS gets two speed-ups (its receive
 recomputes every queue attribute for each message it returns, and reads the time through
 ``datetime``; with thousands of messages a receive takes ~0.3 s, which no real SQS does) and a
 fix for a race (a receive fails when a concurrent ChangeMessageVisibility changes the set of
@@ -37,6 +41,7 @@ machine-readable::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -45,6 +50,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -63,6 +69,7 @@ from prakerja.adapters.crypto import Envelopes  # noqa: E402
 from prakerja.domain.nik import build_nik  # noqa: E402
 from prakerja.services.nik_check import nik_aad  # noqa: E402
 from prakerja_local.provision import client_factory  # noqa: E402
+from prakerja_local.pumps import build_pumps  # noqa: E402
 from prakerja_local.stack import LocalStack, _aws_environment  # noqa: E402
 
 WORKER = "NikWorkerFunction"
@@ -124,17 +131,44 @@ def _speed_up_moto_sqs() -> None:
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retained
 
 
-class _MotoChild:
-    """A moto server child process (``stop`` like ThreadedMotoServer's)."""
+def serve_ministry(port: int) -> None:
+    """The ``--ministry-server`` role: the ministry simulator on its own, until its standard input
+    closes. The ministry is another system: in its own process its HTTP work does not compete
+    for the worker process's GIL (which would delay the worker's timed calls)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from prakerja_local.ministry import MinistryServer
 
-    def __init__(self) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    server = MinistryServer(port=port)
+    server.start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("ready", flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+class _Child:
+    """This script in another role (``--moto-server`` or ``--ministry-server``) on a free port."""
+
+    def __init__(self, role: str) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
-        self.process = subprocess.Popen([sys.executable, __file__, "--moto-server", str(self.port)],
+        self.process = subprocess.Popen([sys.executable, __file__, role, str(self.port)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if self.process.stdout is None or self.process.stdout.readline().strip() != "ready":
-            raise RuntimeError("moto child did not start")
+            raise RuntimeError(f"{role} child did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def start(self) -> None:
+        """Already serving (the stack calls it)."""
 
     def stop(self) -> None:
         if self.process.stdin:
@@ -146,21 +180,93 @@ class _MotoChild:
             self.process.wait()
 
 
+class _RemoteSettings:
+    """The simulator's settings over HTTP (``update``; ``outage`` as last set)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.outage = url, False
+
+    def update(self, values: dict[str, Any]) -> None:
+        _post(self.url + "/settings", values)
+        self.outage = bool(values.get("outage", self.outage))
+
+
+class _RemoteSimulator:
+    """What the bench and the stack's seeding use of :class:`MinistrySimulator`, over HTTP."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.settings = _RemoteSettings(url)
+
+    def add(self, person: dict[str, Any]) -> None:
+        self.add_many([person])
+
+    def add_many(self, people: list[dict[str, Any]]) -> None:
+        for start in range(0, len(people), 1000):
+            _post(self.url + "/people/bulk", people[start:start + 1000])
+
+    def reset_counters(self) -> None:
+        _post(self.url + "/reset-counters", {})
+
+    def snapshot(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url + "/", timeout=10) as reply:  # noqa: S310 (local)
+            return json.loads(reply.read())
+
+    @property
+    def counters(self) -> dict[str, Any]:
+        return self.snapshot()
+
+
+def _post(url: str, body: Any) -> Any:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 (local)
+        return json.loads(reply.read())
+
+
+class _MinistryChild(_Child):
+    def __init__(self) -> None:
+        super().__init__("--ministry-server")
+        self.simulator = _RemoteSimulator(self.url)
+
+
 class BenchStack(LocalStack):
     """The local stack with moto in a child process, and its pumps and schedules held back
     until :meth:`go`."""
 
     def _start_moto(self) -> None:
         self.env.set(_aws_environment(None))
-        self.moto = _MotoChild()  # type: ignore[assignment]
+        self.moto = _Child("--moto-server")  # type: ignore[assignment]
         self.moto_port = self.moto.port
         self.env.set({"AWS_ENDPOINT_URL": self.moto_endpoint})
+
+    def _make_ministry(self) -> Any:
+        return _MinistryChild()
 
     def _start_workers(self) -> None:
         pass
 
     def go(self) -> None:
-        super()._start_workers()
+        """Start the NIK worker's pump only: the other queues are empty and the schedules (outbox
+        sweeper, batch tick) are other functions' work, which on AWS runs in other instances and
+        here would share the worker's process and the emulator."""
+        sqs = client_factory(self.moto_endpoint)
+        sources = [s for s in self.template.sqs_sources() if s.function_id == WORKER]
+        self.pumps = build_pumps(sources, self.resources.physical, lambda: sqs("sqs"), self.invoke)
+        self.pumps.start()
+
+    def warm(self) -> None:
+        """The worker's cold start before the clock starts: its module (settings, wiring) and the
+        AWS clients it uses (building a client parses the service model: ~0.1 s of the GIL each)."""
+        self.functions.handler(WORKER)
+        for service in ("sqs", "kms"):
+            aws.client(service)
+        for logical in ("ApplicantsTable", "LimitsTable"):
+            aws.table(self.resources.ref(logical))
+
+    @functools.cached_property
+    def sqs(self) -> Any:
+        """One SQS client for the bench's own reads."""
+        return client_factory(self.moto_endpoint)("sqs")
 
 
 @dataclass
@@ -217,8 +323,7 @@ def seed(stack: BenchStack, backlog: list[dict[str, str]]) -> None:
     table = stack.resources.ref("ApplicantsTable")
     envelopes = Envelopes(stack.resources.att("PiiKey", "Arn"))
     ddb, sqs = clients("dynamodb"), clients("sqs")
-    for person in backlog:
-        stack.ministry.simulator.add({k: person[k] for k in ("nik", "full_name", "date_of_birth")})
+    stack.ministry.simulator.add_many([{k: p[k] for k in ("nik", "full_name", "date_of_birth")} for p in backlog])
     pending = {"M": {"status": {"S": "PENDING"}, "reason": {"NULL": True}, "updated_at": {"NULL": True}}}
     for start in range(0, len(backlog), 25):
         writes = []
@@ -264,7 +369,7 @@ def recorded(stack: BenchStack, backlog: list[dict[str, str]]) -> int:
 
 
 def queue_count(stack: BenchStack, queue: str) -> int:
-    attrs = client_factory(stack.moto_endpoint)("sqs").get_queue_attributes(
+    attrs = stack.sqs.get_queue_attributes(
         QueueUrl=stack.resources.ref(queue), AttributeNames=["All"])["Attributes"]
     return sum(int(attrs[k]) for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                                        "ApproximateNumberOfMessagesDelayed"))
@@ -287,7 +392,7 @@ def drain(backlog_size: int, rate: float, outage: float, timeout: float, say: An
         seed(stack, backlog)
         say(f"  seeded {backlog_size} checks in {time.monotonic() - started:.1f} s; draining "
             f"(capacity {rate:g}/s, {in_flight} in flight{f', outage {outage:g} s' if outage else ''})")
-        stack.functions.handler(WORKER)  # its cold start (imports) before the clock starts
+        stack.warm()
         sim.reset_counters()
         run = Run(backlog_size, rate, started=time.monotonic())
         stack.go()
@@ -309,7 +414,8 @@ def _watch(stack: BenchStack, run: Run, backlog: list[dict[str, str]], outage: f
     while time.monotonic() - run.started < timeout:
         time.sleep(0.25)
         now = time.monotonic()
-        answered = sim.counters["answered"]
+        counters = sim.counters
+        answered = counters["answered"]
         if answered and run.first_call is None:
             run.first_call = now
         if run.samples and answered != run.samples[-1][1]:
@@ -326,7 +432,7 @@ def _watch(stack: BenchStack, run: Run, backlog: list[dict[str, str]], outage: f
         if now - last_report >= 10:
             last_report = now
             say(f"  {elapsed:5.0f} s: answered {answered}, queue {queue_count(stack, 'NikQueue')}")
-        if (not sim.settings.outage and answered - sim.counters["duplicates"] >= run.backlog
+        if (not sim.settings.outage and answered - counters["duplicates"] >= run.backlog
                 and stack.pumps.busy() == 0 and queue_count(stack, "NikQueue") == 0):
             break
     run.finished = time.monotonic()
@@ -342,9 +448,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-outage", action="store_true", help="skip the run with an outage")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up a run after this many seconds")
     parser.add_argument("--moto-server", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--ministry-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.moto_server is not None:
         serve_moto(args.moto_server)
+        return 0
+    if args.ministry_server is not None:
+        serve_ministry(args.ministry_server)
         return 0
     sys.setswitchinterval(SWITCH_INTERVAL)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from prakerja.adapters.batches import BatchStore
 from prakerja.handlers import process_sqs
+from prakerja.observability import flushes_metrics
 from prakerja.services.batches import Batches
 from prakerja.services.wiring import build
 
@@ -22,5 +23,6 @@ def record_handler(record: SQSRecord) -> None:
     batches.apply_chunk(body)
 
 
+@flushes_metrics
 def handler(event: dict, context: object) -> dict:
     return process_sqs(event, context, record_handler)

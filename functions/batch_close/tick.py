@@ -8,7 +8,7 @@ logged error and no work. Idempotent: running twice or late is harmless.
 from __future__ import annotations
 
 from prakerja.adapters.batches import BatchStore
-from prakerja.observability import logger
+from prakerja.observability import flushes_metrics, logger
 from prakerja.services.assessment import Assessments
 from prakerja.services.batches import Batches
 from prakerja.services.wiring import build
@@ -18,6 +18,7 @@ batches = Batches(w, BatchStore(w.settings.batches_table, w.settings.member_shar
 tests = Assessments(w)
 
 
+@flushes_metrics
 def handler(event: dict, context: object) -> dict:
     if not isinstance(event, dict) or event.get("detail-type") != "Scheduled Event":
         logger.error("not a schedule event; ignored")

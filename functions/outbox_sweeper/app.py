@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from prakerja.observability import logger
+from prakerja.observability import flushes_metrics, logger
 from prakerja.services.wiring import build
 
 w = build("applicants_table")
 
 
+@flushes_metrics
 def handler(event: dict, context: object) -> dict:
     stranded = w.outbox.stranded(timedelta(seconds=w.settings.outbox_grace_seconds))
     for item in stranded:

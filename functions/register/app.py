@@ -8,19 +8,25 @@ from fastapi import Depends, Header, Path, Request
 from pydantic import BaseModel, Field
 
 from prakerja.adapters.batches import BatchStore
+from prakerja.adapters.switch import SwitchStore
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer, client_ip
 from prakerja.services import status
 from prakerja.services.accounts import Accounts
+from prakerja.services.registration import Registration
 from prakerja.services.security import AccessClaims, Passwords
 from prakerja.services.self_service import SelfService
 from prakerja.services.wiring import build
 
-w = build("applicants_table", "batches_table", "email_queue_url", "secrets_name", "limits_table", "idempotency_table")
+# ktp_bucket: DELETE /v1/me erases every version of the KTP photos (services/privacy.py)
+w = build("applicants_table", "batches_table", "email_queue_url", "secrets_name", "limits_table", "idempotency_table",
+          "ktp_bucket")
 accounts = Accounts(w, Passwords(w.settings.argon2_memory_kib, w.settings.argon2_iterations,
                                  w.settings.argon2_parallelism))
 own = SelfService(w, accounts)
 batches = BatchStore(w.settings.batches_table, w.settings.member_shards)
+registration = Registration(SwitchStore(w.settings.registration_switch_parameter,
+                                        w.settings.registration_switch_max_age_seconds))
 signed_in = bearer(w.access_tokens)
 Claims = Annotated[AccessClaims, Depends(signed_in)]
 Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -84,7 +90,12 @@ def _tokens(pair) -> dict:
             "token_type": pair.token_type, "expires_in": pair.expires_in}
 
 
-@app.post("/v1/accounts", status_code=202)
+def registration_open() -> None:
+    """503 REGISTRATION_PAUSED with Retry-After while an operator has paused sign-up."""
+    registration.ensure_open()
+
+
+@app.post("/v1/accounts", status_code=202, dependencies=[Depends(registration_open)])
 def create_account(body: SignUp, request: Request, idempotency_key: IdempotencyKey = None) -> dict:
     accounts.sign_up(body.email, body.password, body.consent, body.consent_version,
                      idempotency_key=idempotency_key, lambda_context=request.scope.get("aws.context"))

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from prakerja.adapters.storage import PhotoStore
 from prakerja.handlers import process_sqs
-from prakerja.observability import logger
+from prakerja.observability import flushes_metrics, logger
 from prakerja.services.ktp import KtpPhotos, parse_notification
 from prakerja.services.wiring import build
 
@@ -24,5 +24,6 @@ def record_handler(record: SQSRecord) -> None:
         logger.info("ktp processed", extra={"outcome": outcome})
 
 
+@flushes_metrics
 def handler(event: dict, context: object) -> dict:
     return process_sqs(event, context, record_handler)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from prakerja.handlers import process_sqs
-from prakerja.observability import logger
+from prakerja.observability import flushes_metrics, logger
 from prakerja.services.bounces import Bounces
 from prakerja.services.wiring import build
 
@@ -23,6 +23,7 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("ses notification", extra={"marked": marked})
 
 
+@flushes_metrics
 @logger.inject_lambda_context
 def handler(event: dict, context: object) -> dict:
     return process_sqs(event, context, record_handler)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from prakerja.adapters.mailer import Mailer, MailQueues
 from prakerja.adapters.rate_limit import TokenBucket
 from prakerja.handlers import process_sqs
-from prakerja.observability import logger
+from prakerja.observability import flushes_metrics, logger
 from prakerja.services.sender import BUCKET_NAME, Deferred, EmailSender, QueuedEmail, SendPolicy
 from prakerja.settings import Settings
 
@@ -37,6 +37,7 @@ def record_handler(record: SQSRecord) -> None:
         raise
 
 
+@flushes_metrics
 @logger.inject_lambda_context
 def handler(event: dict, context: object) -> dict:
     return process_sqs(event, context, record_handler)

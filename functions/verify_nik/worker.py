@@ -16,7 +16,7 @@ from prakerja.adapters.crypto import Envelopes
 from prakerja.adapters.ministry import Ministry
 from prakerja.adapters.nik_queue import NikQueue
 from prakerja.handlers import process_sqs
-from prakerja.observability import logger
+from prakerja.observability import flushes_metrics, logger
 from prakerja.services import nik_check
 from prakerja.services.wiring import build
 
@@ -30,6 +30,7 @@ class NotDone(RuntimeError):
     """The record was put back on the queue (or failed); its message must stay."""
 
 
+@flushes_metrics
 def handler(event: dict, context: object) -> dict:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     records = [nik_check.QueuedCheck(r["body"], r["receiptHandle"], r["messageId"]) for r in event.get("Records", [])]

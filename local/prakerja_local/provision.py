@@ -1,10 +1,11 @@
 """Create every resource of ``template.yaml`` in moto (server or in-process ``mock_aws``).
 
 Nothing is listed twice: KMS keys, tables, queues (DLQs first), queue policies, buckets
-(versioning, CORS, encryption, public access block, notifications to SQS), secrets and SNS topics
-are read from the template. The SES sender identity (parameter ``SenderEmail``) is verified, because moto
-refuses unverified senders. Returns :class:`Resources`: the physical names, URLs and ARNs, a
-resolver for intrinsic values and each function's resolved environment.
+(versioning, CORS, encryption, public access block, notifications to SQS), secrets, SSM
+parameters and SNS topics are read from the template. The SES sender identity (parameter
+``SenderEmail``) is verified, because moto refuses unverified senders. Returns
+:class:`Resources`: the physical names, URLs and ARNs, a resolver for intrinsic values and each
+function's resolved environment.
 """
 
 from __future__ import annotations
@@ -234,6 +235,22 @@ def _create_secrets(p: _Provisioner) -> None:
         p.res.physical[rid] = {"Ref": arn, "Id": arn, "Name": name}
 
 
+def _create_ssm_parameters(p: _Provisioner) -> None:
+    """String parameters (the registration switch) with the template's initial value; one that
+    exists already keeps its value (an operator's pause survives re-provisioning)."""
+    ssm = p.clients("ssm")
+    for rid in p.template.resources_of_type("AWS::SSM::Parameter"):
+        props = p.props(rid)
+        name = p.name(rid, props.get("Name"))
+        try:
+            value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            value = str(props["Value"])
+            ssm.put_parameter(Name=name, Value=value, Type=props.get("Type", "String"),
+                              Description=props.get("Description", rid))
+        p.res.physical[rid] = {"Ref": name, "Type": props.get("Type", "String"), "Value": value}
+
+
 def _cors_rules(props: Mapping[str, Any]) -> list[dict[str, Any]]:
     renames = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
     rules = (props.get("CorsConfiguration") or {}).get("CorsRules", [])
@@ -336,6 +353,7 @@ def provision(
     _create_topics(p)
     _create_tables(p)
     _create_secrets(p)
+    _create_ssm_parameters(p)
     _create_buckets(p)
     _serverless_placeholders(p)
     sender = resources.parameters.get("SenderEmail")

@@ -93,7 +93,8 @@ class QueuePump:
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(source.max_concurrency, thread_name_prefix=f"pump-{self.name}")
+        # twice the slots: a thread still deleting its finished batch must not hold up the next one
+        self._pool = ThreadPoolExecutor(2 * source.max_concurrency, thread_name_prefix=f"pump-{self.name}")
         self._thread: threading.Thread | None = None
         self.stats = {"batches": 0, "messages": 0, "deleted": 0, "failed": 0, "errors": 0}
 
@@ -156,14 +157,24 @@ class QueuePump:
         return response.get("Messages", [])
 
     def _handle(self, messages: list[dict[str, Any]]) -> None:
+        done: list[dict[str, Any]] = []
         try:
-            self.process(messages)
+            done = self.invoke_batch(messages)
+        finally:
+            # The function instance is free once it returns: as on AWS, deleting the finished
+            # messages is the poller's work and does not hold one of the MaximumConcurrency slots.
+            self._slots.release()
+        try:
+            self._delete(done)
         finally:
             self._set_busy(-1)
-            self._slots.release()
 
     def process(self, messages: list[dict[str, Any]]) -> None:
         """Invoke the function with ``messages`` and delete the ones that succeeded."""
+        self._delete(self.invoke_batch(messages))
+
+    def invoke_batch(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Invoke the function with ``messages``; returns the ones that succeeded (to delete)."""
         ids = [m["MessageId"] for m in messages]
         self._count(batches=1, messages=len(messages))
         try:
@@ -171,13 +182,12 @@ class QueuePump:
         except Exception:
             self._count(errors=1)
             log.exception("pump %s: handler raised; the whole batch of %d fails", self.name, len(messages))
-            return
+            return []
         failed = failed_ids(result, ids, self.source.reports_failures)
         self._count(failed=len(failed))
-        done = [m for m in messages if m["MessageId"] not in failed]
-        self._delete(done)
         if failed:
             log.info("pump %s: %d of %d messages failed", self.name, len(failed), len(messages))
+        return [m for m in messages if m["MessageId"] not in failed]
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):

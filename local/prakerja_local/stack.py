@@ -133,7 +133,7 @@ class LocalStack:
         self._start_moto()
         self.clock.install()
         self.started_at = self.clock.now()
-        self.ministry = MinistryServer(port=self.ministry_port)
+        self.ministry = self._make_ministry()
         self.ministry_port = self.ministry.port
         gateway = Gateway(self.template.routes(), self.invoke, LocalApi(self), self.static_dir)
         self.http = HttpServer(gateway, self.port, "gateway")
@@ -145,6 +145,10 @@ class LocalStack:
         self.http.start()
         self._write_state()
         return self
+
+    def _make_ministry(self) -> MinistryServer:
+        """The ministry simulator's server (bound, not yet serving)."""
+        return MinistryServer(port=self.ministry_port)
 
     def _start_moto(self) -> None:
         moto_guard.install()

@@ -15,10 +15,15 @@ from typing import TextIO
 
 from prakerja.domain.errors import DomainError
 from prakerja.settings import SettingsError
+from prakerja_ops import applicants as applicants_cmd
 from prakerja_ops import batches
+from prakerja_ops import funnel as funnel_cmd
+from prakerja_ops import keys as keys_cmd
+from prakerja_ops import queues as queues_cmd
+from prakerja_ops import registration as registration_cmd
 from prakerja_ops.target import Target, TargetError, resolve
 
-GROUPS = (batches,)
+GROUPS = (batches, funnel_cmd, queues_cmd, registration_cmd, keys_cmd, applicants_cmd)
 
 
 class Context:

@@ -8,7 +8,9 @@
 * ``--stack-name NAME``: a deployed stack; physical names from CloudFormation
   (``DescribeStackResources`` per logical id), with the usual AWS credentials and region.
 * none: the names in the environment (``APPLICANTS_TABLE``, ``BATCHES_TABLE``, ``AUDIT_BUCKET``,
-  ``DRAW_QUEUE_URL``, ``BULK_EMAIL_QUEUE_URL``, ``SECRETS_NAME``), as a function sees them.
+  ``DRAW_QUEUE_URL``, ``BULK_EMAIL_QUEUE_URL``, ``SECRETS_NAME``; for ``queues``/``dlq`` every
+  ``*_QUEUE_URL``/``*_DLQ_URL``, for ``registration`` ``REGISTRATION_SWITCH_PARAMETER``), as a
+  function sees them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ LOGICAL_IDS = {
     "draw_queue_url": "DrawQueue",
     "bulk_email_queue_url": "BulkEmailQueue",
     "secrets_name": "AppSecrets",
+    # queues and DLQs (prakerja_ops.queues), the registration switch (prakerja_ops.registration)
+    "email_queue_url": "EmailQueue",
+    "nik_queue_url": "NikQueue",
+    "upload_queue_url": "UploadQueue",
+    "bounce_queue_url": "BounceQueue",
+    "email_dlq_url": "EmailDLQ",
+    "bulk_email_dlq_url": "BulkEmailDLQ",
+    "nik_dlq_url": "NikDLQ",
+    "upload_dlq_url": "UploadDLQ",
+    "draw_dlq_url": "DrawDLQ",
+    "bounce_dlq_url": "BounceDLQ",
+    "registration_switch_parameter": "RegistrationSwitch",
+    # personal-data rights (prakerja_ops.applicants): photos and per-applicant limits
+    "ktp_bucket": "KtpBucket",
+    "limits_table": "LimitsTable",
 }
 DEFAULT_REGION = "ap-southeast-3"
 _DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -48,6 +65,8 @@ class Target:
 
     settings: Settings
     description: str
+    #: an emulator (moto): no SQS message-move API, no CloudWatch metrics
+    emulated: bool = False
 
 
 def names_from_info(info: dict[str, Any]) -> dict[str, str]:
@@ -63,11 +82,11 @@ def names_by_convention(prefix: str, queue_url: Callable[[str], str]) -> dict[st
     """Settings fields from the local stack's naming convention (see ``prakerja_local.provision``)."""
     names = {}
     for field, logical in LOGICAL_IDS.items():
-        if field.endswith("_table"):
+        if field.endswith(("_table", "_parameter")):
             names[field] = f"{prefix}-{logical}"
         elif field.endswith("_bucket"):
             names[field] = f"{prefix}-{logical}".lower()
-        elif field.endswith("_queue_url"):
+        elif field.endswith(("_queue_url", "_dlq_url")):
             names[field] = queue_url(f"{prefix}-{logical}")
         else:
             names[field] = f"{prefix}/{logical}"
@@ -124,12 +143,13 @@ def resolve(local: str | None = None, endpoint: str | None = None, stack_name: s
         info = _fetch_json(local.rstrip("/") + "/_local/info")
         _point_at(info["moto_endpoint"], info.get("region") or region)
         _follow_clock(clock.parse_iso(info["now"]))
-        return Target(Settings(**names_from_info(info)), f"local stack {local} (moto {info['moto_endpoint']})")
+        return Target(Settings(**names_from_info(info)), f"local stack {local} (moto {info['moto_endpoint']})",
+                      emulated=True)
     if endpoint:
         _point_at(endpoint, region)
         sqs = aws.client("sqs")
         names = names_by_convention(name_prefix, lambda name: sqs.get_queue_url(QueueName=name)["QueueUrl"])
-        return Target(Settings(**names), f"moto {endpoint} (names {name_prefix}-*)")
+        return Target(Settings(**names), f"moto {endpoint} (names {name_prefix}-*)", emulated=True)
     if stack_name:
         os.environ.setdefault("AWS_REGION", region)
         os.environ.setdefault("AWS_DEFAULT_REGION", region)
@@ -139,4 +159,4 @@ def resolve(local: str | None = None, endpoint: str | None = None, stack_name: s
     if "BATCHES_TABLE" in missing:
         raise TargetError("no target: give --local URL, --endpoint URL or --stack-name NAME "
                           f"(or set {', '.join(missing)})")
-    return Target(settings, "resources named in the environment")
+    return Target(settings, "resources named in the environment", emulated=bool(os.environ.get("AWS_ENDPOINT_URL")))

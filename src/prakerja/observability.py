@@ -10,17 +10,25 @@ No personal data (NIK, KK, email, phone, names, photos) is ever passed to the lo
 only. As a second line of defence every serialised log line goes through :func:`mask`, which
 blanks anything shaped like an email address, a 16-digit NIK/KK number or an Indonesian mobile
 number (exception messages from libraries can carry input values).
+
+Metrics: services emit through :func:`count` and :func:`measure` (names in :data:`METRIC_NAMES`,
+no dimension beyond Powertools' ``service``, so no personal data can reach one), and every
+handler is wrapped in :func:`flushes_metrics`, which writes them as one EMF line per invocation.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
 
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Prakerja")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "prakerja")
@@ -48,6 +56,62 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()
+
+#: every application metric (namespace ``Prakerja``): the funnel's events, then partner health
+METRIC_NAMES = (
+    "AccountCreated", "EmailVerified", "KtpValid", "KtpRejected", "NikVerified", "NikRejected", "AssessmentPassed",
+    "AssessmentFailed", "BatchJoined", "Selected", "NotSelected",
+    "MinistryCall", "MinistryError", "MinistryLatency", "MinistryCircuitOpen",
+    "SesSent", "SesThrottled", "SesBounce", "SesComplaint",
+)
+#: the unit of each metric that is not a count
+METRIC_UNITS = {"MinistryLatency": MetricUnit.Milliseconds}
+# Powertools' metric set is a plain dict shared by every Metrics instance: the NIK worker adds to
+# it from its call threads, and the local stack runs every function's handler in threads of one
+# process, so adding and flushing go through one lock.
+_METRICS_LOCK = threading.Lock()
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add ``value`` to the count metric ``name`` (one of :data:`METRIC_NAMES`). Raises ValueError
+    for an unknown name."""
+    _add(name, MetricUnit.Count, value)
+
+
+def measure(name: str, value: float) -> None:
+    """Record one value of the metric ``name`` in its unit (``MinistryLatency``: milliseconds)."""
+    _add(name, METRIC_UNITS.get(name, MetricUnit.Count), value)
+
+
+def _add(name: str, unit: MetricUnit, value: float) -> None:
+    if name not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {name!r}")
+    with _METRICS_LOCK:
+        metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def flush() -> None:
+    """Write the metrics recorded so far as one EMF line on stdout (nothing when there are none,
+    or when ``POWERTOOLS_METRICS_DISABLED`` is set, as on the local stack), then forget them."""
+    with _METRICS_LOCK:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+            metrics.clear_metrics()  # a disabled flush would keep them, growing per invocation
+
+
+def flushes_metrics(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a Lambda handler: :func:`flush` when it returns or raises (what Powertools'
+    ``log_metrics`` does, under the lock, and without a warning for an invocation that recorded
+    nothing)."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            flush()
+
+    return wrapper
 
 
 @cache

@@ -38,6 +38,18 @@ class Settings(BaseModel):
     ktp_bucket: str = ""
     audit_bucket: str = ""
     secrets_name: str = ""
+    # the other queues and the DLQs (prakerja-ops queues / dlq redrive; nik_dlq_url is below)
+    upload_queue_url: str = ""
+    bounce_queue_url: str = ""
+    email_dlq_url: str = ""
+    bulk_email_dlq_url: str = ""
+    upload_dlq_url: str = ""
+    draw_dlq_url: str = ""
+    bounce_dlq_url: str = ""
+    # registration switch (issue 8): the SSM parameter sign-up reads, cached this many seconds per
+    # instance (a pause reaches every instance within it); unset or unreadable = open (fail open)
+    registration_switch_parameter: str = ""
+    registration_switch_max_age_seconds: int = Field(10, ge=0, le=300)
 
     # behaviour
     public_base_url: str = "http://127.0.0.1:8000"
@@ -115,6 +127,10 @@ class Settings(BaseModel):
     ministry_circuit_cooldown_seconds: float = Field(30.0, ge=0)
     biodata_corrections_per_day: int = Field(5, ge=0)
     nik_used_per_hour: int = Field(5, ge=0)
+    # retention (issue 8; docs/runbook.md "Retention"): days the BIODATA item (NIK/KK envelopes,
+    # name, address) is kept after its last submission, as its DynamoDB TTL; 0 = until erasure.
+    # KTP photos expire by the bucket's lifecycle rule (template parameter KtpPhotoRetentionDays).
+    biodata_retention_days: int = Field(730, ge=0)
 
     @classmethod
     def load(cls, *required: str, environ: Mapping[str, str] | None = None) -> Settings:

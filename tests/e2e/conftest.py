@@ -26,7 +26,9 @@ class DemoRun:
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[launch.RunningStack]:
-    stack = launch.start(ARTIFACTS / "e2e-stack.log", env={"PRAKERJA_LOCAL_QUOTA": "10"})
+    # sign-up reads the registration switch on every request (no 10 s cache), so a pause applies at once
+    stack = launch.start(ARTIFACTS / "e2e-stack.log", env={"PRAKERJA_LOCAL_QUOTA": "10",
+                                                           "REGISTRATION_SWITCH_MAX_AGE_SECONDS": "0"})
     yield stack
     stack.stop()
 

@@ -194,8 +194,17 @@ STACK_TEMPLATE = {
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                                      {"AttributeName": "sk", "AttributeType": "S"}]}},
         "AuditBucket": {"Type": "AWS::S3::Bucket"},
+        "KtpBucket": {"Type": "AWS::S3::Bucket"},
+        "LimitsTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "BillingMode": "PAY_PER_REQUEST", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}},
         "DrawQueue": {"Type": "AWS::SQS::Queue"},
         "BulkEmailQueue": {"Type": "AWS::SQS::Queue"},
+        **{f"{name}{kind}": {"Type": "AWS::SQS::Queue"}
+           for name in ("Email", "BulkEmail", "Nik", "Upload", "Draw", "Bounce") for kind in ("Queue", "DLQ")
+           if f"{name}{kind}" not in ("DrawQueue", "BulkEmailQueue")},
+        "RegistrationSwitch": {"Type": "AWS::SSM::Parameter", "Properties": {
+            "Name": "prakerja-prod-switch", "Type": "String", "Value": '{"paused": false}'}},
         # moto's CloudFormation has no AWS::SecretsManager::Secret: a parameter stands in for it
         "AppSecrets": {"Type": "AWS::SSM::Parameter",
                        "Properties": {"Name": "prakerja-prod-app-secrets", "Type": "String", "Value": "{}"}},
@@ -214,6 +223,10 @@ def test_a_deployed_stack_is_named_through_cloudformation(stack):
     assert resolved.settings.batches_table == physical["BatchesTable"] != stack.env("BATCHES_TABLE")
     assert resolved.settings.audit_bucket == physical["AuditBucket"]
     assert resolved.settings.draw_queue_url == physical["DrawQueue"]
+    assert resolved.settings.nik_dlq_url == physical["NikDLQ"]
+    assert resolved.settings.registration_switch_parameter == physical["RegistrationSwitch"]
+    assert resolved.settings.ktp_bucket == physical["KtpBucket"]
+    assert resolved.settings.limits_table == physical["LimitsTable"]
     # And commands act on that stack
     code, out, err = ops("--stack-name", "prakerja-prod", "batches", "list", "--json")
     assert code == 0 and json.loads(out) == [], err
@@ -230,4 +243,11 @@ def test_the_local_stack_is_named_from_its_info_page_or_its_naming_convention():
                      "audit_bucket": "prakerja-local-auditbucket",
                      "draw_queue_url": "http://moto/queue/prakerja-local-DrawQueue",
                      "bulk_email_queue_url": "http://moto/queue/prakerja-local-BulkEmailQueue",
-                     "secrets_name": "prakerja-local/AppSecrets"}
+                     "secrets_name": "prakerja-local/AppSecrets",
+                     **{f"{field}_url": f"http://moto/queue/prakerja-local-{logical}" for field, logical in (
+                         ("email_queue", "EmailQueue"), ("nik_queue", "NikQueue"), ("upload_queue", "UploadQueue"),
+                         ("bounce_queue", "BounceQueue"), ("email_dlq", "EmailDLQ"), ("bulk_email_dlq", "BulkEmailDLQ"),
+                         ("nik_dlq", "NikDLQ"), ("upload_dlq", "UploadDLQ"), ("draw_dlq", "DrawDLQ"),
+                         ("bounce_dlq", "BounceDLQ"))},
+                     "registration_switch_parameter": "prakerja-local-RegistrationSwitch",
+                     "ktp_bucket": "prakerja-local-ktpbucket", "limits_table": "prakerja-local-LimitsTable"}

@@ -83,7 +83,7 @@ def test_the_nik_dlq_has_an_alarm_on_the_alarm_topic():
     resources = TEMPLATE["Resources"]
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     nik = [a for a in alarms if {"Name": "QueueName", "Value": {"Fn::GetAtt": ["NikDLQ", "QueueName"]}}
-           in a["Dimensions"]]
+           in a.get("Dimensions", [])]
     assert nik and nik[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert nik[0]["Threshold"] == 0 and nik[0]["ComparisonOperator"] == "GreaterThanThreshold"
     assert nik[0]["AlarmActions"] == [{"Ref": "AlarmTopic"}]

@@ -54,6 +54,7 @@ export const CODES = {
   "REFRESH_INVALID": ["Sesi tidak valid. Silakan masuk lagi.", "Invalid session. Please sign in again."],
   "REGION_MISMATCH": ["Wilayah tidak sesuai dengan wilayah di atasnya.", "The region does not belong to its parent region."],
   "REGION_UNKNOWN": ["Kode wilayah tidak dikenal.", "Unknown region code."],
+  "REGISTRATION_PAUSED": ["Pendaftaran akun baru sedang dihentikan sementara karena banyaknya pendaftar. Silakan coba lagi setelah waktu yang ditunjukkan. Akun dan data yang sudah dikirim tetap diproses.", "Sign-up is paused for a while because of high demand. Please try again after the time shown. Accounts and data already submitted are still being processed."],
   "REQUEST_IN_PROGRESS": ["Permintaan yang sama sedang diproses. Coba lagi sebentar.", "The same request is being processed. Try again shortly."],
   "REQUIRED": ["Wajib diisi.", "This field is required."],
   "SERVICE_BUSY": ["Layanan sedang sibuk. Silakan coba lagi sebentar lagi.", "The service is busy. Please try again shortly."],

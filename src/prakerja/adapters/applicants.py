@@ -2,7 +2,8 @@
 
 Item shapes (``pk`` / ``sk``):
 
-* ``APP#<id>`` / ``PROFILE``: email as typed, ``email_key`` (HMAC), password hash,
+* ``APP#<id>`` / ``PROFILE``: email as typed, ``email_key`` (HMAC) and its key id ``email_kid``,
+  ``email_generation`` (one up per change of address), password hash,
   ``session_generation`` (refresh tokens of older generations are dead), consent
   (``consent_version``, ``consent_at``, ``consent_withdrawn_at``), ``steps`` map
   (``{step: {status, reason, updated_at}}``), ``active_batch`` and ``active_batch_closes_at`` (one
@@ -21,10 +22,10 @@ All times are ISO 8601 UTC strings (``clock.iso``); ``ttl`` attributes are epoch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from prakerja.adapters.aws import table
 from prakerja.adapters.dynamo import is_condition_failure, plain
@@ -71,6 +72,25 @@ class ApplicantStore:
         """The applicant id registered under the HMAC ``email_key``, or None."""
         item = self.t.get_item(Key={"pk": f"EMAIL#{email_key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
         return item["applicant_id"] if item else None
+
+    def find_email(self, email_keys: Iterable[str]) -> tuple[str, str] | None:
+        """``(applicant_id, email_key)`` of the first of ``email_keys`` (HMACs of one address under
+        the current, then the previous key ids) that has a sentinel, or None."""
+        for email_key in email_keys:
+            if aid := self.applicant_for_email(email_key):
+                return aid, email_key
+        return None
+
+    def sentinel_free(self, kind: str, key: str, applicant_id: str | None = None) -> dict:
+        """Transaction item (``ConditionCheck``) requiring that no ``kind`` (``EMAIL`` or ``NIK``)
+        sentinel ``key`` exists, or that it belongs to ``applicant_id``: how a write under the
+        current key id also guards the uniqueness held by a previous key id's sentinel."""
+        check: dict[str, Any] = {"TableName": self.name, "Key": {"pk": f"{kind}#{key}", "sk": "SENTINEL"},
+                                 "ConditionExpression": "attribute_not_exists(pk)"}
+        if applicant_id:
+            check["ConditionExpression"] += " OR applicant_id = :a"
+            check["ExpressionAttributeValues"] = {":a": applicant_id}
+        return {"ConditionCheck": check}
 
     def get_profile(self, applicant_id: str) -> dict | None:
         """The PROFILE item, or None."""
@@ -174,15 +194,16 @@ class ApplicantStore:
                    at: str) -> list[dict]:
         """Transaction items moving the account to a new address (as typed; HMAC ``new_key``): the
         profile (only if its address is still ``old_key``; the email step becomes VERIFIED, since the
-        new address was proven by its link), the new sentinel (only if the address is free) and the
+        new address was proven by its link; ``email_generation`` goes up by one, which outdates
+        links issued for the old address), the new sentinel (only if the address is free) and the
         removal of the old one. Order: profile, new sentinel, old sentinel."""
         return [
             {"Update": {
                 "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
-                "UpdateExpression": "SET #e = :e, #k = :k, #kid = :kid, steps.#e = :step",
+                "UpdateExpression": "SET #e = :e, #k = :k, #kid = :kid, steps.#e = :step ADD email_generation :one",
                 "ConditionExpression": "#k = :old",
                 "ExpressionAttributeNames": {"#e": "email", "#k": "email_key", "#kid": "email_kid"},
-                "ExpressionAttributeValues": {":e": typed, ":k": new_key, ":kid": new_kid, ":old": old_key,
+                "ExpressionAttributeValues": {":e": typed, ":k": new_key, ":kid": new_kid, ":old": old_key, ":one": 1,
                                               ":step": {"status": "VERIFIED", "reason": None, "updated_at": at}},
             }},
             {"Put": {"TableName": self.name,
@@ -310,6 +331,71 @@ class ApplicantStore:
         item = self.t.get_item(Key={"pk": f"NIK#{nik_key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
         return item["applicant_id"] if item else None
 
+    def find_nik(self, nik_keys: Iterable[str]) -> tuple[str, str] | None:
+        """``(applicant_id, nik_key)`` of the first of ``nik_keys`` (HMACs of one NIK under the
+        current, then the previous key ids) that has a sentinel, or None."""
+        for nik_key in nik_keys:
+            if aid := self.nik_owner(nik_key):
+                return aid, nik_key
+        return None
+
+    # ------------------------------------------------------------------ key rotation (re-key)
+    def items_under_kids(self, kids: Iterable[str]) -> Iterator[dict]:
+        """Every item keyed under one of the HMAC key ids ``kids``: EMAIL/NIK sentinels (``kid``),
+        profiles (``email_kid``) and biodata (``nik_kid``). A paged, strongly consistent Scan:
+        for the background re-key and ``keys status``, never for a request."""
+        kids = list(kids)
+        if not kids:
+            return
+        condition = Attr("kid").is_in(kids) | Attr("email_kid").is_in(kids) | Attr("nik_kid").is_in(kids)
+        kwargs: dict[str, Any] = {"FilterExpression": condition, "ConsistentRead": True}
+        while True:
+            page = self.t.scan(**kwargs)
+            yield from (plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_sentinel(self, kind: str, key: str) -> dict | None:
+        """An ``EMAIL`` or ``NIK`` sentinel (``applicant_id``, ``kid``), or None."""
+        item = self.t.get_item(Key={"pk": f"{kind}#{key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def rekey_items(self, kind: str, applicant_id: str, sk: str, old_key: str, new_key: str, kid: str,
+                    condition: str = "", values: dict | None = None) -> list[dict]:
+        """Transaction items moving one lookup of the applicant to the HMAC ``new_key`` under key
+        id ``kid``: the holder item ``sk`` (PROFILE: ``email_key``/``email_kid``; BIODATA:
+        ``nik_key``/``nik_kid``; only while it still holds ``old_key``, and ``condition``), the new
+        ``kind`` sentinel (free or already ours) and the removal of the old one (if ours)."""
+        attr = "email" if kind == "EMAIL" else "nik"
+        cond = "#k = :old" + (f" AND ({condition})" if condition else "")
+        ours = {"ConditionExpression": "attribute_not_exists(pk) OR applicant_id = :a",
+                "ExpressionAttributeValues": {":a": applicant_id}}
+        return [
+            {"Update": {"TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": sk},
+                        "UpdateExpression": "SET #k = :new, #kid = :kid", "ConditionExpression": cond,
+                        "ExpressionAttributeNames": {"#k": f"{attr}_key", "#kid": f"{attr}_kid"},
+                        "ExpressionAttributeValues": {":new": new_key, ":kid": kid, ":old": old_key,
+                                                      **(values or {})}}},
+            {"Put": {"TableName": self.name,
+                     "Item": {"pk": f"{kind}#{new_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": kid},
+                     **ours}},
+            {"Delete": {"TableName": self.name, "Key": {"pk": f"{kind}#{old_key}", "sk": "SENTINEL"}, **ours}},
+        ]
+
+    def delete_stale_sentinel(self, kind: str, key: str, applicant_id: str, kid: str) -> bool:
+        """Delete a sentinel left under a previous key id (its applicant is gone or no longer
+        holds it), only if it still belongs to ``applicant_id`` under ``kid``."""
+        try:
+            self.t.delete_item(Key={"pk": f"{kind}#{key}", "sk": "SENTINEL"},
+                               ConditionExpression="applicant_id = :a AND kid = :kid",
+                               ExpressionAttributeValues={":a": applicant_id, ":kid": kid})
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------------ NIK check (issue 5)
     # The PROFILE's ``nik_version`` names the biodata version the nik step is about; the worker's
     # writes are single-item conditional updates (no transactions), each safe to repeat.
@@ -345,12 +431,31 @@ class ApplicantStore:
             "version = :v AND (attribute_not_exists(#c) OR #c = :null)",
             {"#c": "check"}, {":check": check, ":v": version, ":null": None})
 
-    def nik_outcome(self, applicant_id: str, version: int, status: str, reason: str | None, at: str) -> bool:
-        """Move the nik step from PENDING to ``status`` if it is still about ``version``."""
-        return self._conditional_update(
-            {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.#s = :new",
-            "steps.#s.#st = :pending AND nik_version = :v", {"#s": "nik", "#st": "status"},
-            {":new": {"status": status, "reason": reason, "updated_at": at}, ":pending": "PENDING", ":v": version})
+    def nik_outcome(self, applicant_id: str, version: int, status: str, reason: str | None, at: str,
+                    marker: str | None = None) -> tuple[bool, bool]:
+        """Move the nik step from PENDING to ``status`` if it is still about ``version`` (one
+        single-item conditional update). With ``marker`` (a funnel first-time attribute, see
+        :mod:`prakerja.adapters.funnel`) the same write sets it to ``at`` unless already set.
+
+        Returns ``(moved, first)``: whether the step moved, and whether this write set the marker."""
+        expression, names = "SET steps.#s = :new", {"#s": "nik", "#st": "status"}
+        if marker:
+            expression += ", #m = if_not_exists(#m, :at)"
+            names["#m"] = marker
+        kwargs: dict[str, Any] = {
+            "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "UpdateExpression": expression,
+            "ConditionExpression": "steps.#s.#st = :pending AND nik_version = :v", "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {":new": {"status": status, "reason": reason, "updated_at": at},
+                                          ":pending": "PENDING", ":v": version} | ({":at": at} if marker else {}),
+            "ReturnValues": "UPDATED_OLD",
+        }
+        try:
+            old = self.t.update_item(**kwargs).get("Attributes") or {}
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return False, False
+            raise
+        return True, bool(marker) and marker not in old
 
     def count_nik_failure(self, applicant_id: str, version: int, kind: str, at: str) -> int | None:
         """Count one failed ministry call on BIODATA ``version``; the attempts so far, or None when

@@ -25,11 +25,14 @@ from prakerja.adapters.dynamo import is_condition_failure
 
 @dataclass(frozen=True)
 class CircuitState:
-    """What one read saw: ``failures`` in a row and ``opened_at`` (None when closed)."""
+    """What one read saw: ``failures`` in a row and ``opened_at`` (None when closed).
+    ``opened_now``: the breaker was opened (or re-opened) by the :meth:`CircuitBreaker.failed`
+    call that returned this state."""
 
     failures: int = 0
     opened_at: float | None = None
     probe_at: float | None = None
+    opened_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class CircuitBreaker:
             if not is_condition_failure(exc):
                 raise
             return self.observe()  # another instance opened it first
-        return CircuitState(state.failures, now, None)
+        return CircuitState(state.failures, now, None, opened_now=True)
 
 
 def _state(item: dict) -> CircuitState:

@@ -5,6 +5,7 @@ The only code that touches the KTP bucket.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.config import Config
@@ -67,10 +68,52 @@ class PhotoStore:
                     deleted += 1
         return deleted
 
+    def versions_under(self, prefix: str) -> list[dict[str, Any]]:
+        """Every version and delete marker of every object under ``prefix``:
+        ``[{key, version_id, size (bytes, 0 for a marker), last_modified (ISO UTC), is_latest,
+        delete_marker}]``, in S3's listing order."""
+        out: list[dict[str, Any]] = []
+        for page in client("s3").get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
+            for entry, marker in [(v, False) for v in page.get("Versions", [])] + \
+                                 [(m, True) for m in page.get("DeleteMarkers", [])]:
+                out.append({"key": entry["Key"], "version_id": entry.get("VersionId"),
+                            "size": int(entry.get("Size", 0)), "last_modified": _iso(entry.get("LastModified")),
+                            "is_latest": bool(entry.get("IsLatest")), "delete_marker": marker})
+        return out
+
+    def delete_versions(self, entries: list[dict[str, Any]]) -> int:
+        """Delete the given versions and delete markers (``{key, version_id}`` as listed by
+        :meth:`versions_under`), 1,000 per request. Returns how many S3 confirmed; raises
+        RuntimeError naming the first key S3 refused (so a caller can retry the whole erasure)."""
+        s3, deleted = client("s3"), 0
+        for start in range(0, len(entries), 1000):
+            objects = [{"Key": e["key"], "VersionId": e["version_id"]} if e.get("version_id") else {"Key": e["key"]}
+                       for e in entries[start:start + 1000]]
+            reply = s3.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": False})
+            if reply.get("Errors"):
+                first = reply["Errors"][0]
+                raise RuntimeError(f"S3 refused to delete {first.get('Key')}: {first.get('Code')}")
+            deleted += len(reply.get("Deleted", []))
+        return deleted
+
+    def presigned_get(self, key: str, version_id: str | None, expires_seconds: int) -> str:
+        """A presigned GET URL (regional SigV4) for one version of ``key``."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        return _presign_client(self.region).generate_presigned_url("get_object", Params=params,
+                                                                   ExpiresIn=expires_seconds)
+
     def versions(self, key: str) -> list[str]:
         """Version ids (and delete markers) still held for ``key``."""
         page = client("s3").list_object_versions(Bucket=self.bucket, Prefix=key)
         return [e["VersionId"] for e in page.get("Versions", []) + page.get("DeleteMarkers", []) if e["Key"] == key]
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else str(value)
 
 
 _PRESIGN: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from mangum import Mangum
 
 from prakerja.api import errors
-from prakerja.observability import logger
+from prakerja.observability import flushes_metrics, logger
 
 
 def create_app(title: str) -> FastAPI:
@@ -22,9 +22,10 @@ def create_app(title: str) -> FastAPI:
 def lambda_handler(app: FastAPI) -> Any:
     """Wrap ``app`` for API Gateway HTTP API (v2) events: Mangum with ``lifespan="off"``, and the
     request id as the correlation id of every log line (and of every message the request queues,
-    see ``prakerja.adapters.outbox``)."""
+    see ``prakerja.adapters.outbox``). The metrics the request recorded are flushed when it ends."""
     mangum = Mangum(app, lifespan="off", api_gateway_base_path="/")
 
+    @flushes_metrics
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def handler(event: dict, context: Any) -> dict:
         return mangum(event, context)

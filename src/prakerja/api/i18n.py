@@ -20,6 +20,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Layanan sedang sibuk. Silakan coba lagi sebentar lagi.",
         "The service is busy. Please try again shortly.",
     ),
+    "REGISTRATION_PAUSED": (
+        "Pendaftaran akun baru sedang dihentikan sementara karena banyaknya pendaftar. Silakan coba lagi "
+        "setelah waktu yang ditunjukkan. Akun dan data yang sudah dikirim tetap diproses.",
+        "Sign-up is paused for a while because of high demand. Please try again after the time shown. "
+        "Accounts and data already submitted are still being processed.",
+    ),
     # field codes
     "REQUIRED": ("Wajib diisi.", "This field is required."),
     "INVALID": ("Isian tidak valid.", "This value is not valid."),

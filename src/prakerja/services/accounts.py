@@ -39,6 +39,7 @@ from prakerja.domain import applicant as states
 from prakerja.domain.accounts import normalise_email, password_issue
 from prakerja.domain.errors import Conflict, FieldIssue, InvalidInput, TooMany, Unauthorized
 from prakerja.services import mail
+from prakerja.services.lookups import find_email, previous_guards
 from prakerja.services.security import Passwords, lookup_key, new_token, token_hash
 from prakerja.services.wiring import Wiring
 
@@ -127,7 +128,10 @@ class Accounts:
         ``lambda_context`` (the invocation's Lambda context) lets a timed-out attempt be retried
         with the same key. Raises InvalidInput (nothing is recorded for the key then),
         Conflict(IDEMPOTENCY_KEY_REUSED) when the key came earlier with another body, and
-        Conflict(REQUEST_IN_PROGRESS, retry_after) while the first request with the key runs."""
+        Conflict(REQUEST_IN_PROGRESS, retry_after) while the first request with the key runs.
+
+        The body's fingerprint is keyed with the HMAC key; after a rotation a replay's
+        fingerprint is tried under the previous key ids too, so a replay is still a replay."""
         if not idempotency_key:
             self.register(email, password, consent, consent_version)
             return dict(ACCEPTED)
@@ -136,14 +140,17 @@ class Accounts:
         # the body is validated through a keyed hash: no password-derived plain hash is stored
         body = json.dumps({"email": email, "password": password, "consent": consent,
                            "consent_version": consent_version}, sort_keys=True, ensure_ascii=False)
-        request = {"key": idempotency_key, "fingerprint": lookup_key(self.w.keys(), body)[0]}
-        try:
-            return self._register_once(request=request, email=email, password=password, consent=consent,
-                                       consent_version=consent_version)
-        except IdempotencyValidationError as exc:
-            raise Conflict("IDEMPOTENCY_KEY_REUSED") from exc
-        except IdempotencyAlreadyInProgressError as exc:
-            raise Conflict("REQUEST_IN_PROGRESS", retry_after=IN_PROGRESS_RETRY_SECONDS) from exc
+        keys = self.w.keys()
+        for kid in keys.hmac_kids:
+            request = {"key": idempotency_key, "fingerprint": lookup_key(keys, body, kid)[0]}
+            try:
+                return self._register_once(request=request, email=email, password=password, consent=consent,
+                                           consent_version=consent_version)
+            except IdempotencyValidationError:
+                continue
+            except IdempotencyAlreadyInProgressError as exc:
+                raise Conflict("REQUEST_IN_PROGRESS", retry_after=IN_PROGRESS_RETRY_SECONDS) from exc
+        raise Conflict("IDEMPOTENCY_KEY_REUSED")
 
     def _register_keyed(self, request: dict, email: str, password: str, consent: bool,
                         consent_version: str | None) -> dict:
@@ -169,12 +176,16 @@ class Accounts:
             issues.append(FieldIssue("consent_version", "CONSENT_VERSION_UNKNOWN"))
         if issues:
             raise InvalidInput("VALIDATION_FAILED", issues)
-        email_key, kid = lookup_key(self.w.keys(), normalised)
-        if self.w.store.applicant_for_email(email_key) or not self._create(email.strip(), normalised,
-                                                                           email_key, kid, password, version):
+        keys = self.w.keys()
+        email_key, kid = lookup_key(keys, normalised)
+        # under any key id: an address registered before a rotation is still registered
+        guards = previous_guards(self.w.store, keys, "EMAIL", normalised)
+        if find_email(self.w.store, keys, normalised) or not self._create(email.strip(), normalised, email_key, kid,
+                                                                          password, version, guards):
             self._notify_existing(email.strip())
 
-    def _create(self, typed: str, normalised: str, email_key: str, kid: str, password: str, version: str) -> bool:
+    def _create(self, typed: str, normalised: str, email_key: str, kid: str, password: str, version: str,
+                guards: list[dict]) -> bool:
         now = clock.now()
         at = clock.iso(now)
         aid = uuid.uuid4().hex
@@ -193,9 +204,10 @@ class Accounts:
             "purpose": "verify_email", "applicant_id": aid, "email_key": email_key,
             "expires_at": clock.iso(expires), "ttl": int(expires.timestamp()) + 86400,
         })
-        extra = [token_item, *self.w.outbox.put_items([message], now)]
+        extra = [token_item, *self.w.outbox.put_items([message], now), *guards]
         if not self.w.store.create_account(profile, email_key, kid, extra):
             return False
+        self.w.funnel.registered()
         self.w.outbox.dispatch([message])
         return True
 
@@ -223,8 +235,8 @@ class Accounts:
         failures = self.limits.check(account, client_ip)
         profile = None
         if email_key:
-            aid = self.w.store.applicant_for_email(email_key)
-            profile = self.w.store.get_profile(aid) if aid else None
+            found = find_email(self.w.store, keys, normalised)
+            profile = self.w.store.get_profile(found[0]) if found else None
         if not self.passwords.verify(profile["password_hash"] if profile else None, password) or profile is None:
             self.limits.failed(account, client_ip)
             raise Unauthorized("INVALID_CREDENTIALS")

@@ -180,6 +180,10 @@ class Assessments:
         if not done:
             again = store.get_item(applicant_id, "ASSESSMENT") or {}
             return {"score": again.get("score"), "passed": again.get("status") == "PASSED"}
+        if result.passed:
+            self.w.funnel.reached(applicant_id, "assessment_passed")
+        else:
+            self.w.funnel.outcome("AssessmentFailed")
         return {"score": result.score, "passed": result.passed}
 
     def score_overdue(self, limit: int = 500) -> int:

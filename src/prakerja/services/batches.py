@@ -46,7 +46,7 @@ from prakerja.domain.regions import is_known_province
 from prakerja.observability import logger
 from prakerja.services import mail
 from prakerja.services.consent import require_active
-from prakerja.services.security import lookup_key
+from prakerja.services.security import lookup_keys
 from prakerja.services.wiring import Wiring
 
 PUBLIC_FIELDS = ("batch_id", "opens_at", "closes_at", "announce_at", "quota", "commitment")
@@ -352,6 +352,7 @@ class Batches:
         ])
         if not joined:
             raise Conflict("ALREADY_JOINED")
+        self.w.funnel.reached(applicant_id, "joined_batch")
         return {"batch_id": batch_id, "status": "JOINED", "joined_at": clock.iso(now)}
 
     def _on_priority_list(self, meta: dict, applicant_id: str, nik_key: str | None) -> bool:
@@ -371,6 +372,9 @@ class Batches:
         meta = batch.item() | {"created_at": clock.iso(clock.now())}
         if keys:
             meta["priority_list"] = len(keys)
+            # NIK entries are keyed under these HMAC key ids (``prakerja-ops keys status`` warns
+            # when a batch still to close lacks the current one)
+            meta["priority_kids"] = list(self.w.keys().hmac_kids)
         if not self.batches.put_batch(meta):
             raise Conflict("BATCH_EXISTS")
         if keys:
@@ -379,11 +383,13 @@ class Batches:
         return {k: v for k, v in (self.batches.get_batch(batch.batch_id) or meta).items() if k not in {"pk", "sk"}}
 
     def priority_keys(self, entries: Iterable[str]) -> list[str]:
-        """The priority list's item keys: a 16-digit NIK becomes ``N#<keyed HMAC>`` (the current
-        lookup key, as biodata stores it; the NIK itself is never stored), an applicant id (32
-        hex) ``A#<id>``. Blank lines and ``#`` comments are skipped. Raises
-        InvalidInput(PRIORITY_ENTRY_INVALID) naming the first bad line."""
+        """The priority list's item keys: a 16-digit NIK becomes ``N#<keyed HMAC>`` under every
+        HMAC key id in use (the current one, as biodata stores it, and any previous one not yet
+        re-keyed; the NIK itself is never stored), an applicant id (32 hex) ``A#<id>``. Blank lines
+        and ``#`` comments are skipped. Raises InvalidInput(PRIORITY_ENTRY_INVALID) naming the
+        first bad line."""
         keys: set[str] = set()
+        secret = self.w.keys()
         for number, raw in enumerate(entries, start=1):
             entry = raw.split("#", 1)[0].strip()
             if not entry:
@@ -396,7 +402,7 @@ class Batches:
             except NikError:
                 raise InvalidInput("PRIORITY_ENTRY_INVALID", [FieldIssue(f"line {number}", "PRIORITY_ENTRY_INVALID")]
                                    ) from None
-            keys.add(f"N#{lookup_key(self.w.keys(), nik)[0]}")
+            keys.update(f"N#{key}" for key, _ in lookup_keys(secret, nik))
         return sorted(keys)
 
     def _meta(self, batch_id: str) -> dict:
@@ -546,14 +552,20 @@ class Batches:
     def apply_chunk(self, body: dict[str, Any]) -> int:
         """Write one chunk: results on each member, or announcement emails. Idempotent."""
         kind, batch_id, rows = body["kind"], body["batch_id"], body["rows"]
+        not_selected = 0
         for applicant_id, outcome, rank in rows:
             if kind == "results":
-                self._write_result(applicant_id, batch_id, outcome, int(rank))
+                if self._write_result(applicant_id, batch_id, outcome, int(rank)) and outcome != "SELECTED":
+                    not_selected += 1
             else:
                 self._notify(applicant_id, batch_id, outcome)
+        if not_selected:
+            self.w.funnel.outcome("NotSelected", not_selected)  # one metric value per chunk
         return len(rows)
 
-    def _write_result(self, applicant_id: str, batch_id: str, outcome: str, rank: int) -> None:
+    def _write_result(self, applicant_id: str, batch_id: str, outcome: str, rank: int) -> bool:
+        """Record one member's result; the selected are counted in the funnel. False when the
+        member no longer exists."""
         store = self.w.store
         items = [store.update_item(applicant_id, f"MEMBER#{batch_id}", {"result": outcome, "rank": rank},
                                    condition="attribute_exists(pk)")]
@@ -562,6 +574,10 @@ class Batches:
                                            condition="attribute_exists(pk)"))
         if not store.transact(items):
             logger.info("result for a member that no longer exists", extra={"batch_id": batch_id})
+            return False
+        if outcome == "SELECTED":
+            self.w.funnel.reached(applicant_id, "selected")
+        return True
 
     def _notify(self, applicant_id: str, batch_id: str, outcome: str) -> None:
         store = self.w.store

@@ -14,6 +14,9 @@ first) at most ``BIODATA_CORRECTIONS_PER_DAY`` per WIB day (429 ``TOO_MANY_CORRE
 ``NIK_ALREADY_USED`` answers at most ``NIK_USED_PER_HOUR`` per applicant per hour; past that,
 every submission is 429 ``TOO_MANY_NIK_ATTEMPTS`` until the hour ends, whatever the NIK, so the
 answer cannot be used to find out which NIKs are registered. Both with Retry-After.
+
+Retention: each stored version carries a DynamoDB ``ttl`` ``BIODATA_RETENTION_DAYS`` (730) after
+its submission, so the biodata goes on its own once that time has passed (0: kept until erasure).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput
 from prakerja.domain.nik import NikError, mask_nik, normalize_nik, parse_nik
 from prakerja.domain.regions import lookup_district
 from prakerja.services.consent import require_active
+from prakerja.services.lookups import find_nik, previous_guards
 from prakerja.services.nik_check import kk_aad, nik_aad
 from prakerja.services.security import lookup_key
 from prakerja.services.wiring import Wiring
@@ -96,8 +100,9 @@ class BiodataService:
         if check.errors:
             raise InvalidInput("VALIDATION_FAILED", check.errors)
         nik = normalize_nik(form.nik)
-        nik_key, kid = lookup_key(self.w.keys(), nik)
-        self._check_nik_owner(applicant_id, nik_key, now)
+        keys = self.w.keys()
+        nik_key, kid = lookup_key(keys, nik)
+        self._check_nik_owner(applicant_id, nik, now)
         previous = store.get_item(applicant_id, "BIODATA")
         if previous:
             self._take_correction(applicant_id, now)
@@ -110,10 +115,14 @@ class BiodataService:
         message = Message(NIK_QUEUE, {"applicant_id": applicant_id, "version": version})
         items = [
             store.put_item(applicant_id, "BIODATA", {"version": version, "data": data, **sealed, "nik_key": nik_key,
-                                                     "nik_kid": kid, "submitted_at": at, "check": None},
+                                                     "nik_kid": kid, "submitted_at": at, "check": None,
+                                                     **self._retention(now)},
                            condition="attribute_not_exists(version) OR version = :prev",
                            values={":prev": version - 1}),
             store.nik_sentinel_put(nik_key, applicant_id, kid),
+            # the NIK's sentinels under previous key ids (before a rotation) must be free or ours
+            *previous_guards(store, keys, "NIK", nik, applicant_id,
+                             skip=frozenset({(previous or {}).get("nik_key") or ""})),
             store.nik_pending_update(applicant_id, version, at, states.allowed_from("nik", "PENDING")),
             *self.w.outbox.put_items([message], now),
         ]
@@ -127,14 +136,22 @@ class BiodataService:
         self.w.outbox.dispatch([message])
         return {"status": "PENDING", "version": version, "warnings": _issues(check.warnings)}
 
-    def _check_nik_owner(self, applicant_id: str, nik_key: str, now: datetime) -> None:
-        """Raise Conflict(NIK_ALREADY_USED) when another account holds the NIK, at most
-        ``nik_used_per_hour`` times an hour; past that TooMany(TOO_MANY_NIK_ATTEMPTS) for any NIK."""
+    def _retention(self, now: datetime) -> dict[str, int]:
+        """``{"ttl": epoch seconds}`` ``BIODATA_RETENTION_DAYS`` after ``now``, or ``{}`` when 0 (kept
+        until erasure). DynamoDB's TTL then deletes the item (docs/runbook.md "Retention")."""
+        days = self.w.settings.biodata_retention_days
+        return {"ttl": int(now.timestamp()) + days * 86400} if days else {}
+
+    def _check_nik_owner(self, applicant_id: str, nik: str, now: datetime) -> None:
+        """Raise Conflict(NIK_ALREADY_USED) when another account holds the NIK (under any key id),
+        at most ``nik_used_per_hour`` times an hour; past that TooMany(TOO_MANY_NIK_ATTEMPTS) for
+        any NIK."""
         hour = int(now.timestamp()) // 3600
         retry_after = (hour + 1) * 3600 - int(now.timestamp())
         if self.nik_used.exhausted(applicant_id, str(hour)):
             raise TooMany("TOO_MANY_NIK_ATTEMPTS", retry_after=retry_after)
-        owner = self.w.store.nik_owner(nik_key)
+        found = find_nik(self.w.store, self.w.keys(), nik)
+        owner = found[0] if found else None
         if owner and owner != applicant_id:
             if not self.nik_used.take(applicant_id, str(hour), expires_at=(hour + 2) * 3600):
                 raise TooMany("TOO_MANY_NIK_ATTEMPTS", retry_after=retry_after)

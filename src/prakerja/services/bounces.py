@@ -15,6 +15,10 @@ Each affected address is normalised as at sign-up and found through its email se
 moves only from ``PENDING`` or ``VERIFIED`` and only while the profile still has that address
 (a late bounce for an address the applicant has since changed marks nothing), so a redelivered
 notification is harmless.
+
+Metrics (partner health): ``SesBounce`` per hard-bounced recipient and ``SesComplaint`` per
+complaining recipient, whether or not an account holds the address (SES's own bounce and
+complaint rates count them all).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from prakerja import clock
 from prakerja.domain import applicant as states
 from prakerja.domain.accounts import normalise_email
 from prakerja.domain.errors import InvalidInput
-from prakerja.services.security import lookup_key
+from prakerja.observability import count
+from prakerja.services.lookups import find_email
 from prakerja.services.wiring import Wiring
 
 BOUNCED = "BOUNCED"
@@ -114,6 +119,7 @@ class Bounces:
         if not found:
             return 0
         reason, addresses = found
+        count("SesBounce" if reason == BOUNCED else "SesComplaint", len(addresses))
         return sum(self.mark(address, reason) for address in addresses)
 
     def mark(self, address: str, reason: str) -> bool:
@@ -122,10 +128,10 @@ class Bounces:
             normalised = normalise_email(parseaddr(address)[1] or address)
         except InvalidInput:
             return False
-        email_key, _ = lookup_key(self.w.keys(), normalised)
-        applicant_id = self.w.store.applicant_for_email(email_key)
-        if not applicant_id:
+        found = find_email(self.w.store, self.w.keys(), normalised)  # under any key id
+        if not found:
             return False
+        applicant_id, email_key = found
         return self.w.store.mark_email_undeliverable(
             applicant_id, email_key, reason, clock.iso(clock.now()),
             states.allowed_from("email", "UNDELIVERABLE"))

@@ -50,6 +50,7 @@ class EmailVerification:
                                         states.allowed_from("email", "VERIFIED") | {"VERIFIED"})
         if not self.w.store.transact([self.w.store.token_spend(hashed, at), step]):
             raise Gone("TOKEN_USED")
+        self.w.funnel.reached(item["applicant_id"], "email_verified")
         return {"status": "VERIFIED", "verified_at": at}
 
     def resend(self, applicant_id: str) -> None:

@@ -152,14 +152,16 @@ class KtpPhotos:
         step = {"status": outcome, "reason": reason, "updated_at": at}
         if outcome == "VALID":
             # newest issued valid upload wins, whatever order events arrive in
-            store.transact([store.update_item(
-                applicant_id, "PROFILE",
-                {"steps.ktp": step, "ktp_sequence": upload["sequence"],
-                 "ktp_key": f"{OUTPUT_PREFIX}{applicant_id}/{upload['upload_id']}.jpg"},
-                condition="attribute_not_exists(ktp_sequence) OR ktp_sequence <= :seq",
-                cond_values={":seq": upload["sequence"]})])
+            if store.transact([store.update_item(
+                    applicant_id, "PROFILE",
+                    {"steps.ktp": step, "ktp_sequence": upload["sequence"],
+                     "ktp_key": f"{OUTPUT_PREFIX}{applicant_id}/{upload['upload_id']}.jpg"},
+                    condition="attribute_not_exists(ktp_sequence) OR ktp_sequence <= :seq",
+                    cond_values={":seq": upload["sequence"]})]):
+                self.w.funnel.reached(applicant_id, "ktp_valid")
         else:
             # a refused photo never replaces a valid KTP
             store.transact([store.update_item(applicant_id, "PROFILE", {"steps.ktp": step},
                                               condition="NOT steps.ktp.#st = :valid",
                                               cond_values={":valid": "VALID"}, cond_names={"#st": "status"})])
+            self.w.funnel.outcome("KtpRejected")

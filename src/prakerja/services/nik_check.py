@@ -23,7 +23,12 @@ Message body: ``{"applicant_id", "version"}``. For a batch of records:
    sends it to the NIK DLQ itself and the step stays PENDING (an alarm watches the DLQ; a redrive
    starts the attempts afresh). SQS's own maxReceiveCount is only a backstop for crashes.
 6. **Outcome** recorded by two single-item conditional updates (no transaction): the check on
-   BIODATA (only if none yet, same version), then the nik step (only if PENDING for that version).
+   BIODATA (only if none yet, same version), then the nik step (only if PENDING for that version);
+   when the step moved, the funnel counts it (:mod:`prakerja.services.funnel`).
+
+Metrics (partner health): ``MinistryCall`` per call made, ``MinistryLatency`` (ms) per call,
+``MinistryError`` per 429/5xx/timeout/connection failure, ``MinistryCircuitOpen`` each time this
+worker's failure opens the shared breaker.
 
 A malformed body, or a stored NIK that cannot be opened, can never succeed: dead-lettered at
 once. The NIK is decrypted only for the call; it never reaches logs, metrics or errors.
@@ -44,9 +49,11 @@ from typing import Any
 from prakerja import clock
 from prakerja.adapters.circuit import CircuitBreaker, CircuitState
 from prakerja.adapters.crypto import EnvelopeError, Envelopes
+from prakerja.adapters.funnel import marker_attribute
 from prakerja.adapters.ministry import Ministry, MinistryUnavailable
 from prakerja.adapters.nik_queue import NikQueue
 from prakerja.adapters.pacing import PacedBucket
+from prakerja.observability import count, measure
 from prakerja.services.wiring import Wiring
 from prakerja.settings import Settings, SettingsError
 
@@ -165,6 +172,8 @@ class _Shared:
 
     circuit: CircuitState
     lock: threading.Lock = field(default_factory=threading.Lock)
+    verified: int = 0  # steps moved to VERIFIED by this batch (the NikVerified metric)
+    first_verified: int = 0  # of them, applicants verified for the first time (the funnel counter)
 
 
 class NikChecks:
@@ -207,28 +216,23 @@ class NikChecks:
         return outcomes
 
     def _run(self, parsed: list[tuple[QueuedCheck, str, int]], remaining: Callable[[], float]) -> dict[str, str]:
-        """The breaker and the tokens first (one read, one reservation for the whole batch: the
-        sooner the reservation, the fewer tokens go unused), then the BIODATA items (one batch
-        read, usually while the first token is still ahead), then the calls at once, each at its
-        token's time. Waiting for the breaker or a token is not an attempt."""
+        """The breaker first (one read), then the BIODATA items (one batch read), then the tokens
+        for the records that need a call (one reservation for them all), then the calls at once,
+        each at its token's time. Reading before reserving keeps the first token from going stale
+        while the items are read (a call later than its token is deferred and the token is lost),
+        and reserves none for stale or finished records. Waiting for the breaker or a token is not
+        an attempt."""
         shared = _Shared(self.circuit.observe())
         left = self.circuit.open_for(shared.circuit)
         if left > 0:
             pause = left + self.rng.uniform(0, self.policy.circuit_cooldown / 2)
             return {r.message_id: self._defer(r, "circuit_open", pause) for r, _, _ in parsed}
-        budget = max(0.0, min(self.policy.token_wait,
-                              remaining() - self.policy.call_timeout - CALL_MARGIN_SECONDS))
-        got = self.bucket.reserve(budget, count=len(parsed))
-        if not got.ok:
-            spread = min(1.0, self.policy.max_in_flight / self.policy.bucket_rate)
-            pause = got.wait_seconds + budget + self.rng.uniform(0, spread)
-            return {r.message_id: self._defer(r, "no_token", pause) for r, _, _ in parsed}
         items = self.w.store.get_items([aid for _, aid, _ in parsed], "BIODATA")
         outcomes: dict[str, str] = {}
         calls: list[_Call] = []
         for record, applicant_id, version in parsed:
             try:
-                prepared = self._prepare(record, applicant_id, version, items.get(applicant_id))
+                prepared = self._prepare(shared, record, applicant_id, version, items.get(applicant_id))
             except Exception as exc:  # the type only: a message could carry data
                 outcomes[record.message_id] = f"error:{type(exc).__name__}"
                 continue
@@ -236,23 +240,34 @@ class NikChecks:
                 calls.append(prepared)
             else:
                 outcomes[record.message_id] = prepared
-        times = got.times[:len(calls)]
-        if len(calls) == 1:
-            outcomes[calls[0].record.message_id] = self._call_one(shared, calls[0], times[0])
-        elif calls:
-            with ThreadPoolExecutor(len(calls), thread_name_prefix="nik-call") as pool:
-                futures = [(c, pool.submit(self._call_one, shared, c, at)) for c, at in zip(calls, times, strict=True)]
-            outcomes.update({c.record.message_id: f.result() for c, f in futures})
+        if calls:
+            outcomes.update(self._calls(shared, calls, remaining))
+        self._count_funnel(shared)
         return outcomes
 
-    def _prepare(self, record: QueuedCheck, applicant_id: str, version: int, item: dict | None) -> _Call | str:
+    def _calls(self, shared: _Shared, calls: list[_Call], remaining: Callable[[], float]) -> dict[str, str]:
+        """One reservation for ``calls``, then the calls at once, each at its token's time."""
+        budget = max(0.0, min(self.policy.token_wait,
+                              remaining() - self.policy.call_timeout - CALL_MARGIN_SECONDS))
+        got = self.bucket.reserve(budget, count=len(calls))
+        if not got.ok:
+            spread = min(1.0, self.policy.max_in_flight / self.policy.bucket_rate)
+            pause = got.wait_seconds + budget + self.rng.uniform(0, spread)
+            return {c.record.message_id: self._defer(c.record, "no_token", pause) for c in calls}
+        if len(calls) == 1:
+            return {calls[0].record.message_id: self._call_one(shared, calls[0], got.times[0])}
+        with ThreadPoolExecutor(len(calls), thread_name_prefix="nik-call") as pool:
+            futures = [(c, pool.submit(self._call_one, shared, c, at)) for c, at in zip(calls, got.times, strict=True)]
+        return {c.record.message_id: f.result() for c, f in futures}
+
+    def _prepare(self, shared: _Shared, record: QueuedCheck, applicant_id: str, version: int,
+                 item: dict | None) -> _Call | str:
         """The call a record needs, or its outcome when it needs none (stale, done)."""
-        store = self.w.store
         if not item or int(item["version"]) != version:
             return "stale"
         if item.get("check"):
             check = item["check"]
-            store.nik_outcome(applicant_id, version, check["result"], check.get("reason"), check["checked_at"])
+            self._apply(shared, applicant_id, version, check["result"], check.get("reason"), check["checked_at"])
             return "done"
         return _Call(record, applicant_id, version, item)
 
@@ -285,19 +300,27 @@ class NikChecks:
             self.queue.dead_letter(record.body, {"reason": "unreadable_nik"})
             return "dead_lettered"
         data = call.item["data"]
+        count("MinistryCall")
+        started = time.perf_counter()
         try:
             reply = self.ministry.verify(request_id(applicant_id, version), nik, data["full_name"],
                                          data["date_of_birth"])
         except MinistryUnavailable as exc:
+            measure("MinistryLatency", (time.perf_counter() - started) * 1000)
+            if exc.overload:
+                count("MinistryError")
             return self._failed(shared, record, applicant_id, version, exc)
+        measure("MinistryLatency", (time.perf_counter() - started) * 1000)
         with shared.lock:
             shared.circuit = self.circuit.succeeded(shared.circuit)
-        return self._record(applicant_id, version, reply)
+        return self._record(shared, applicant_id, version, reply)
 
     def _failed(self, shared: _Shared, record: QueuedCheck, applicant_id: str, version: int,
                 exc: MinistryUnavailable) -> str:
         if exc.overload:
             state = self.circuit.failed()
+            if state.opened_now:
+                count("MinistryCircuitOpen")
             with shared.lock:
                 shared.circuit = state
         attempts = self.w.store.count_nik_failure(applicant_id, version, exc.kind, clock.iso(clock.now()))
@@ -318,14 +341,36 @@ class NikChecks:
         self.queue.defer(record.receipt_handle, whole)
         return f"deferred:{why}"
 
-    def _record(self, applicant_id: str, version: int, reply: Any) -> str:
+    def _record(self, shared: _Shared, applicant_id: str, version: int, reply: Any) -> str:
         at = clock.iso(clock.now())
         check = {"result": reply.result, "reason": reply.reason, "fields": reply.mismatched_fields,
                  "checked_at": at, "request_id": reply.request_id}
         if not self.w.store.record_nik_check(applicant_id, version, check):
             return "stale"
-        self.w.store.nik_outcome(applicant_id, version, reply.result, reply.reason, at)
+        self._apply(shared, applicant_id, version, reply.result, reply.reason, at)
         return reply.result
+
+    def _apply(self, shared: _Shared, applicant_id: str, version: int, result: str, reason: str | None,
+               at: str) -> None:
+        """Move the nik step to the recorded outcome (if still PENDING for ``version``: one
+        single-item conditional update, which also sets the funnel's first-time marker on
+        VERIFIED) and tally it for the batch's funnel count (:meth:`_count_funnel`)."""
+        verified = result == "VERIFIED"
+        moved, first = self.w.store.nik_outcome(applicant_id, version, result, reason, at,
+                                                marker=marker_attribute("nik_verified") if verified else None)
+        if not moved:
+            return
+        if not verified:
+            self.w.funnel.outcome("NikRejected")
+            return
+        with shared.lock:
+            shared.verified += 1
+            shared.first_verified += first
+
+    def _count_funnel(self, shared: _Shared) -> None:
+        """The batch's verified checks in the funnel: the metric, and one counter write for the
+        applicants verified for the first time."""
+        self.w.funnel.reached_many("nik_verified", shared.verified, shared.first_verified)
 
 
 def finished(outcome: str) -> bool:

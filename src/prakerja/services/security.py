@@ -58,9 +58,17 @@ def token_hash(raw: str) -> str:
 
 
 def lookup_key(keys: Keys, value: str, kid: str | None = None) -> tuple[str, str]:
-    """Keyed HMAC-SHA256 hex of ``value`` with key ``kid`` (default: the current one) and the kid."""
+    """Keyed HMAC-SHA256 hex of ``value`` with key ``kid`` (default: the current one) and the kid.
+
+    Writes always use the current kid; lookups use :func:`lookup_keys`."""
     kid = kid or keys.hmac_kid
     return hmac.new(keys.hmac_key(kid), value.encode(), hashlib.sha256).hexdigest(), kid
+
+
+def lookup_keys(keys: Keys, value: str) -> list[tuple[str, str]]:
+    """``(hmac hex, kid)`` of ``value`` under every kid a lookup must try: the current one first,
+    then the previous ones (until ``prakerja-ops keys rekey`` has moved every item off them)."""
+    return [lookup_key(keys, value, kid) for kid in keys.hmac_kids]
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,9 @@ class AccessClaims:
 class AccessTokens:
     """Issues and checks short-lived access tokens (JWT, HS256, ``kid`` header).
 
-    ``keys`` is a callable so that the cached secret can rotate under a running function.
+    ``keys`` is a callable so that the cached secret can rotate under a running function: tokens
+    are signed with the current kid and verify under the current or a previous kid (a token
+    issued just before a rotation keeps working until it expires); any other kid is invalid.
     Expiry, issue and not-before times are checked against :func:`prakerja.clock.now`.
     Raises Unauthorized(TOKEN_INVALID | TOKEN_EXPIRED_SESSION) on a bad token."""
 
@@ -94,9 +104,10 @@ class AccessTokens:
         """Verify signature and times; returns the claims."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
-            if not isinstance(kid, str):
+            keys = self.keys()
+            if not isinstance(kid, str) or kid not in keys.jwt_kids:
                 raise Unauthorized("TOKEN_INVALID")
-            claims = jwt.decode(token, self.keys().jwt_key(kid), algorithms=["HS256"],
+            claims = jwt.decode(token, keys.jwt_key(kid), algorithms=["HS256"],
                                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
                                          "require": ["sub", "exp", "iat"]})
         except jwt.PyJWTError as exc:

@@ -29,6 +29,8 @@ from prakerja.domain.accounts import consent_view, normalise_email, password_iss
 from prakerja.domain.errors import Conflict, FieldIssue, Gone, InvalidInput, NotFound, Unauthorized
 from prakerja.services import mail
 from prakerja.services.accounts import Accounts, TokenPair, verification_link
+from prakerja.services.lookups import address_unchanged, find_email, previous_guards, same_address
+from prakerja.services.privacy import PersonalData
 from prakerja.services.security import lookup_key, new_token, token_hash
 from prakerja.services.wiring import Wiring
 
@@ -64,17 +66,27 @@ def confirm_email_change(w: Wiring, hashed: str, item: dict) -> dict:
 
     Returns ``{status: VERIFIED, verified_at, email_changed: true}``. Raises Gone(TOKEN_USED) when
     the token was spent meanwhile, Conflict(EMAIL_TAKEN) when the new address got an account
-    meanwhile, Gone(TOKEN_EXPIRED) when the account's address changed since the link was sent."""
-    store, at = w.store, clock.iso(clock.now())
+    meanwhile, Gone(TOKEN_EXPIRED) when the account's address changed since the link was sent.
+
+    The HMACs are computed afresh under the current key id (the link may predate a rotation):
+    the token's keys only prove which addresses it was issued for."""
+    store, at, keys = w.store, clock.iso(clock.now()), w.keys()
     aid = item["applicant_id"]
-    swap = store.email_swap(aid, item["email_key"], item["new_email_key"], item["new_email_kid"], item["new_email"],
-                            at)
-    if store.transact([store.token_spend(hashed, at), *swap]):
+    profile = store.get_profile(aid)
+    if not profile or not address_unchanged(keys, profile, item):
+        raise Gone("TOKEN_EXPIRED")
+    new_normalised = normalise_email(item["new_email"])
+    new_key, new_kid = lookup_key(keys, new_normalised)
+    swap = store.email_swap(aid, profile["email_key"], new_key, new_kid, item["new_email"], at)
+    guards = previous_guards(store, keys, "EMAIL", new_normalised, skip=frozenset({profile["email_key"]}))
+    if store.transact([store.token_spend(hashed, at), *swap, *guards]):
+        w.funnel.reached(aid, "email_verified")
         return {"status": "VERIFIED", "verified_at": at, "email_changed": True}
     spent = store.get_token(hashed)
     if spent and spent.get("used_at"):
         raise Gone("TOKEN_USED")
-    owner = store.applicant_for_email(item["new_email_key"])
+    found = find_email(store, keys, new_normalised)
+    owner = found[0] if found else None
     if owner and owner != aid:
         raise Conflict("EMAIL_TAKEN", [FieldIssue("email", "EMAIL_TAKEN")])
     raise Gone("TOKEN_EXPIRED")
@@ -83,8 +95,9 @@ def confirm_email_change(w: Wiring, hashed: str, item: dict) -> dict:
 class SelfService:
     """The signed-in applicant's own account, and password reset by email."""
 
-    def __init__(self, w: Wiring, accounts: Accounts) -> None:
+    def __init__(self, w: Wiring, accounts: Accounts, erasure: PersonalData | None = None) -> None:
         self.w, self.s, self.accounts = w, w.settings, accounts
+        self.erasure = erasure or PersonalData.from_wiring(w)
         self.reset_mails = WindowCounters(self.s.limits_table, "reset-mail", self.s.resend_window_seconds)
 
     def _profile(self, applicant_id: str) -> dict:
@@ -103,9 +116,8 @@ class SelfService:
         """Email a reset link if the address has an account (and is under the mail limit); else
         nothing. The caller answers 202 either way. Raises InvalidInput(EMAIL_INVALID) only for
         text that is not an address."""
-        email_key = lookup_key(self.w.keys(), normalise_email(email))[0]
-        aid = self.w.store.applicant_for_email(email_key)
-        profile = self.w.store.get_profile(aid) if aid else None
+        found = find_email(self.w.store, self.w.keys(), normalise_email(email))
+        profile = self.w.store.get_profile(found[0]) if found else None
         if not profile or self.reset_mails.count(profile["applicant_id"]) >= self.s.password_reset_max:
             return
         self.reset_mails.add(profile["applicant_id"])
@@ -115,7 +127,9 @@ class SelfService:
         message = mail.email_message(mail.TRANSACTIONAL, "password_reset", profile["email"],
                                      {"link": reset_link(self.s.public_base_url, raw)}, ref=profile["applicant_id"])
         token = self.w.store.token_put(hashed, {"purpose": RESET, "applicant_id": profile["applicant_id"],
-                                                "email_key": profile["email_key"], "expires_at": clock.iso(expires),
+                                                "email_key": profile["email_key"],
+                                                "email_generation": int(profile.get("email_generation", 0)),
+                                                "expires_at": clock.iso(expires),
                                                 "ttl": int(expires.timestamp()) + 86400})
         self._send([message], [token])
 
@@ -137,7 +151,7 @@ class SelfService:
         profile = self.w.store.get_profile(item["applicant_id"])
         if not profile:
             raise NotFound("TOKEN_UNKNOWN")
-        if profile["email_key"] != item["email_key"]:
+        if not address_unchanged(self.w.keys(), profile, item):
             raise Gone("TOKEN_EXPIRED")
         at = clock.iso(clock.now())
         store = self.w.store
@@ -176,14 +190,16 @@ class SelfService:
         is the same). Raises InvalidInput (``email``: EMAIL_INVALID | EMAIL_UNCHANGED;
         ``password``: PASSWORD_WRONG), TooMany(TOO_MANY_ATTEMPTS)."""
         profile = self._profile(applicant_id)
-        new_key, kid = lookup_key(self.w.keys(), normalise_email(email))
-        if new_key == profile["email_key"]:
+        keys = self.w.keys()
+        normalised = normalise_email(email)
+        new_key, kid = lookup_key(keys, normalised)
+        if new_key == profile["email_key"] or same_address(keys, profile["email"], new_key):
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue("email", "EMAIL_UNCHANGED")])
         self.accounts.check_password(profile, password, client_ip)
         typed, base = email.strip(), self.s.public_base_url
         notice = mail.email_message(mail.TRANSACTIONAL, "email_change_notice", profile["email"], {"base": base},
                                     ref=applicant_id)
-        if self.w.store.applicant_for_email(new_key):
+        if find_email(self.w.store, keys, normalised):
             taken = mail.email_message(mail.TRANSACTIONAL, "email_in_use", typed, {"base": base},
                                        ref=secrets.token_hex(8))
             self._send([taken, notice])
@@ -195,18 +211,21 @@ class SelfService:
                                   {"link": verification_link(base, raw)}, ref=applicant_id)
         token = self.w.store.token_put(hashed, {
             "purpose": CHANGE_EMAIL, "applicant_id": applicant_id, "email_key": profile["email_key"],
+            "email_generation": int(profile.get("email_generation", 0)),
             "new_email": typed, "new_email_key": new_key, "new_email_kid": kid,
             "expires_at": clock.iso(expires), "ttl": int(expires.timestamp()) + 86400})
         self._send([link, notice], [token])
 
     def delete_account(self, applicant_id: str, password: str, client_ip: str) -> None:
-        """Delete every item of the applicant and free its email and NIK.
+        """Erase everything held about the applicant, as an operator's ``applicant delete`` does
+        (:meth:`prakerja.services.privacy.PersonalData.erase`: every item, the email and NIK
+        sentinels, tokens, batch memberships, every version of the KTP photos), which frees the
+        email and the NIK.
 
         Raises InvalidInput(``password``: PASSWORD_WRONG), TooMany(TOO_MANY_ATTEMPTS)."""
         profile = self._profile(applicant_id)
         self.accounts.check_password(profile, password, client_ip)
-        biodata = self.w.store.get_item(applicant_id, "BIODATA") or {}
-        self.w.store.delete_account(applicant_id, profile["email_key"], biodata.get("nik_key"))
+        self.erasure.erase(applicant_id)
 
     # ------------------------------------------------------------------ consent
     def withdraw_consent(self, applicant_id: str) -> dict:

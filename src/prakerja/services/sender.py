@@ -32,6 +32,9 @@ announcements outlast a long transactional peak before reaching the DLQ (redrive
 The alternatives rejected: a priority inside one queue (SQS has none), pausing the bulk event
 source mapping (slow to take effect, a control-plane call under load), and re-queueing deferred
 copies (a second message per deferral, duplicates when the delete fails).
+
+Metrics (partner health): ``SesSent`` per email SES accepted, ``SesThrottled`` per send SES
+refused for its rate.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from typing import Any, NoReturn
 from prakerja import clock
 from prakerja.adapters.mailer import Mailer, MailQueues, SendThrottled
 from prakerja.adapters.rate_limit import TokenBucket
+from prakerja.observability import count
 from prakerja.services import mail
 from prakerja.settings import Settings
 
@@ -151,10 +155,13 @@ class EmailSender:
                         backoff(self.policy.bulk_defer, item.receive_count, self.policy.bulk_defer_max))
         self._take_token(item)
         try:
-            return self.mailer.send(to, rendered.subject, rendered.text, rendered.html)
+            message_id = self.mailer.send(to, rendered.subject, rendered.text, rendered.html)
         except SendThrottled:
+            count("SesThrottled")
             self._defer(item, "ses_throttled",
                         backoff(self.policy.throttle_backoff, item.receive_count, self.policy.backoff_max))
+        count("SesSent")
+        return message_id
 
     def transactional_waiting(self) -> bool:
         """Whether verification/reset mail is waiting (cached ``backlog_cache`` seconds)."""

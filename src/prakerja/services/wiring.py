@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from prakerja.adapters.applicants import ApplicantStore
+from prakerja.adapters.funnel import FunnelCounters
 from prakerja.adapters.outbox import Outbox
 from prakerja.adapters.secrets import Keys, load_keys
+from prakerja.services.funnel import Funnel
 from prakerja.services.security import AccessTokens
 from prakerja.settings import Settings
 
@@ -25,6 +27,11 @@ class Wiring:
     @cached_property
     def store(self) -> ApplicantStore:
         return ApplicantStore(self.settings.applicants_table)
+
+    @cached_property
+    def funnel(self) -> Funnel:
+        """Funnel metrics and the live counters (in the Applicants table)."""
+        return Funnel(FunnelCounters(self.settings.applicants_table))
 
     @cached_property
     def outbox(self) -> Outbox:
