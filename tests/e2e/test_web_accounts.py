@@ -1,6 +1,7 @@
 """Accounts in a real browser: the email-confirmation page in every state, password reset by
-email, changing the email address and the password, and a session that can no longer be
-refreshed. (The last test moves this module's clock a day ahead.)
+email, changing the email address and the password, withdrawing consent, deleting the account,
+and a session that can no longer be refreshed. (The last test moves this module's clock a day
+ahead.)
 """
 
 from __future__ import annotations
@@ -110,6 +111,103 @@ def test_change_email_and_password_on_the_account_page(page, web_stack) -> None:
     page.get_by_role("button", name="Keluar").click()
     page.wait_for_url("**/masuk")
     sign_in_browser(page, new, NEW_PASSWORD)
+
+
+def test_withdraw_consent_on_the_account_page(page, web_stack) -> None:
+    email = "wulan.tarik@example.id"
+    web_stack.verified_account(email)
+    sign_in_browser(page, email, next_path="/akun")
+    expect(page.locator("#current-email")).to_have_text(email)
+    # the first press only asks; "Batal" goes back to where the reader was
+    page.get_by_role("button", name="Tarik persetujuan", exact=True).click()
+    confirm = page.get_by_role("button", name="Ya, tarik persetujuan saya")
+    expect(confirm).to_be_focused()
+    check_page(page, "akun-tarik-persetujuan-konfirmasi")
+    page.get_by_role("button", name="Batal").click()
+    expect(confirm).to_be_hidden()
+    expect(page.get_by_role("button", name="Tarik persetujuan", exact=True)).to_be_focused()
+    page.get_by_role("button", name="Tarik persetujuan", exact=True).click()
+    confirm.click()
+    msg = page.locator("#consent-msg")
+    expect(msg).to_contain_text("Persetujuan Anda sudah ditarik")
+    expect(msg).to_be_focused()
+    expect(page.get_by_role("button", name="Tarik persetujuan", exact=True)).to_be_hidden()
+    check_page(page, "akun-persetujuan-ditarik")
+    # the API agrees: the test cannot start while consent is withdrawn
+    auth = {"authorization": f"Bearer {session_tokens(page)['access']}"}
+    r = web_stack.http.post("/v1/me/assessment", headers=auth)
+    assert r.status_code == 403 and r.json()["code"] == "CONSENT_WITHDRAWN", r.text
+    # seen again later, the page says when; the status page offers to give consent again
+    page.reload()
+    expect(msg).to_contain_text("Anda menarik persetujuan pada")
+    page.get_by_role("link", name="Ke halaman status").click()
+    page.wait_for_url("**/status")
+    notice = page.locator("#consent")
+    expect(notice).to_contain_text("Anda telah menarik persetujuan")
+    notice.get_by_role("button", name="Berikan persetujuan lagi").click()
+    expect(notice).to_be_empty()
+    assert web_stack.http.get("/v1/me", headers=auth).json()["consent"]["withdrawn_at"] is None
+
+
+def refuse_deletion(status: int, code: str, retry_after: str):
+    """A route handler answering DELETE /v1/me with ``status`` and ``code`` (and Retry-After)."""
+    def answer(route) -> None:
+        if route.request.method != "DELETE":
+            route.fallback()
+            return
+        route.fulfill(status=status, headers={"Retry-After": retry_after},
+                      json={"code": code, "message": code, "fields": []})
+    return answer
+
+
+def test_delete_account_asks_for_the_password_and_erases_everything(page, web_stack) -> None:
+    email = "joko.hapus@example.id"
+    web_stack.verified_account(email)
+    sign_in_browser(page, email, next_path="/akun")
+    expect(page.locator("#current-email")).to_have_text(email)
+    submit = page.get_by_role("button", name="Hapus akun saya")
+    password = page.locator("#delete-password")
+    password_error = page.locator("#delete-account-password-error")
+    # nothing filled in: both are asked for, next to their fields
+    submit.click()
+    expect(password_error).to_have_text("Wajib diisi.")
+    expect(page.locator("#delete-account-confirm-error")).to_have_text("Centang pernyataan ini untuk menghapus akun.")
+    expect(password).to_be_focused()
+    # a wrong password: said next to the field, and the account stays
+    password.fill("bukan-sandi-ini")
+    page.get_by_label("Saya mengerti bahwa akun dan semua data saya dihapus").check()
+    submit.click()
+    expect(password_error).to_have_text("Kata sandi salah.")
+    expect(password).to_have_attribute("aria-invalid", "true")
+    check_page(page, "akun-hapus-sandi-salah")
+    assert web_stack.http.post("/v1/sessions", json={"email": email, "password": PASSWORD}).status_code == 200
+    # too many attempts and a busy service say how long to wait (the API's answers, played here)
+    for status, code, wait, text in [(429, "TOO_MANY_ATTEMPTS", "600", "Terlalu banyak percobaan. Coba lagi setelah "
+                                      "waktu yang ditunjukkan. Waktu tunggu: 10 menit."),
+                                     (503, "SERVICE_BUSY", "5", "Layanan sedang sibuk. Silakan coba lagi sebentar "
+                                      "lagi. Waktu tunggu: 5 detik.")]:
+        page.route("**/v1/me", refuse_deletion(status, code, wait))
+        submit.click()
+        expect(password_error).to_have_text(text)
+        page.unroute("**/v1/me")
+    # the right password: the account goes, and this tab is signed out
+    password.fill(PASSWORD)
+    submit.click()
+    title = page.get_by_role("heading", name="Akun Anda sudah dihapus")
+    expect(title).to_be_focused()
+    assert session_tokens(page) == {"access": None, "refresh": None}
+    expect(page.get_by_role("link", name="Masuk")).to_be_visible()
+    check_page(page, "akun-dihapus")
+    page.get_by_role("link", name="Ke beranda").click()
+    page.wait_for_url(web_stack.url + "/")
+    # signing in no longer works: the account is gone
+    page.goto("/masuk")
+    page.get_by_label("Alamat email").fill(email)
+    page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    expect(page.locator("#form-msg")).to_contain_text("Email atau kata sandi salah")
+    r = web_stack.http.post("/v1/sessions", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_CREDENTIALS", r.text
 
 
 def test_an_expired_link_offers_a_new_one_and_a_lost_session_goes_to_sign_in(page, web_stack) -> None:

@@ -261,6 +261,26 @@ def test_rekey_waits_until_the_new_kid_is_current_everywhere(stack, clock):
     assert under(stack, "h1") == [] and secret(stack)["previous_hmac_kids"] == []
 
 
+def test_rekey_keeps_the_nik_sentinel_of_an_applicant_whose_biodata_expired(stack, clock):
+    # Given an applicant whose biodata was removed by retention (the NIK sentinel under h1 stays)
+    token = verified_applicant(stack, "kedaluwarsa@example.id")
+    assert stack.call("PUT", "/v1/me/biodata", form(), token=token).status == 202
+    biodata = next(i for i in items(stack) if i["sk"] == "BIODATA")
+    boto3.resource("dynamodb", region_name=REGION).Table(stack.env("APPLICANTS_TABLE")).delete_item(
+        Key={"pk": biodata["pk"], "sk": "BIODATA"})
+    # When the HMAC key is rotated and the re-key runs once the new kid is current
+    rotate_hmac()
+    clock.advance(ACTIVATION_SECONDS + 1)
+    out = ops("keys", "rekey")[1]
+    # Then the NIK sentinel stays (its NIK cannot be re-keyed without the plaintext), and so does h1
+    assert [i for i in under(stack, "h1") if str(i["pk"]).startswith("NIK#")]
+    assert "re-key unfinished" in out and secret(stack)["previous_hmac_kids"] == ["h1"]
+    # And the NIK still counts as used
+    rival = verified_applicant(stack, "pesaing@example.id")
+    r = stack.call("PUT", "/v1/me/biodata", form(), token=rival)
+    assert r.status == 409 and r.body["code"] == "NIK_ALREADY_USED"
+
+
 # ---------------------------------------------------------------- JWT rotation
 def test_jwt_rotation_old_tokens_verify_until_expiry_and_new_ones_carry_the_new_kid(stack, clock):
     # Given a signed-in applicant whose access token carries kid k1

@@ -262,3 +262,27 @@ def test_deleting_ones_own_account_also_erases_photos_and_batch_memberships(stac
     # Then her photos (every version), batch membership and priority entries are gone too
     assert photo_versions(stack, ani["aid"]) == []
     assert mentioning(scan(stack), ani) == []
+
+
+def test_an_erasure_removes_priority_entries_keyed_under_both_kids_of_a_rotation(stack):
+    # Given an applicant with biodata, and a batch whose priority list was made during an HMAC
+    # rotation (her NIK's entry under both the old and the new key id)
+    from prakerja.adapters.secrets import keys_from_document, read_document
+    from prakerja.services.security import lookup_key
+    from tests.integration.test_batches import add_batch
+
+    nik = build_nik("32.01.01", DOB, "F", 77)
+    token = verified_applicant(stack, "rotasi.prioritas@example.id")
+    assert stack.call("PUT", "/v1/me/biodata", form(nik, "Sari Rotasi"), token=token).status == 202
+    assert ops("keys", "rotate", "hmac", "--yes")[0] == 0
+    keys = keys_from_document(read_document(stack.env("SECRETS_NAME")))
+    assert len(keys.hmac_kids) == 2
+    add_batch(stack, "2026-11", 1, 48, 72, 10)
+    batches = BatchStore(stack.env("BATCHES_TABLE"))
+    batches.put_priority("2026-11", [f"N#{lookup_key(keys, nik, kid)[0]}" for kid in keys.hmac_kids])
+    # When she is erased
+    code, out, err = ops("applicant", "delete", "rotasi.prioritas@example.id", "--yes")
+    # Then neither entry is left
+    assert code == 0, err
+    table = boto3.resource("dynamodb").Table(stack.env("BATCHES_TABLE"))
+    assert [i for i in table.scan()["Items"] if "#P#N#" in i["pk"]] == []

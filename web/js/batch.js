@@ -1,6 +1,7 @@
 // Batches (gelombang): the list and joining the open one; shared by the status and batch pages.
 import { api } from "./api.js";
-import { t } from "./i18n.js";
+import { formatDateTime, t } from "./i18n.js";
+import { busy, say } from "./ui.js";
 
 export async function listBatches() {
   return (await api("GET", "/v1/batches", undefined, { retries: 2 })).batches || [];
@@ -21,4 +22,21 @@ export async function joinBatch(batchId) {
     }
     throw err;
   }
+}
+
+// Make `button` join `batch` when pressed: the outcome goes to the message area `msg`; after a
+// join `joined()` runs (the page loads its state again).
+export function joinOnClick(button, batch, msg, joined) {
+  button.addEventListener("click", async () => {
+    busy(button, true);
+    try {
+      await joinBatch(batch.batch_id);
+      say(msg, t("batch.joined", { id: batch.batch_id, when: formatDateTime(batch.announce_at) }), "success");
+      await joined();
+    } catch (err) {
+      say(msg, err.message, "error");
+      busy(button, false);
+    }
+  });
+  return button;
 }

@@ -22,7 +22,8 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-function renderHeader() {
+// The menu, for the reader as signed in or out now (again after a sign-out on the page).
+export function renderHeader() {
   const nav = $("#nav");
   if (!nav) return;
   const here = location.pathname.replace(/\.html$/, "");

@@ -227,6 +227,11 @@ class KeyManager:
             if item["sk"] == "SENTINEL" and done[aid] in {REKEYED, CURRENT, GONE}:
                 # still there although its applicant holds the value under the current kid (or is gone)
                 kind, key = str(item["pk"]).split("#", 1)
+                if kind == "NIK" and done[aid] != GONE and not self._holds_current_nik(aid, keys):
+                    # biodata gone (retention) but the account lives: its NIK cannot be re-keyed
+                    # without the plaintext, and removing the sentinel would free the NIK; it stays,
+                    # and with it the previous kid (reported as left)
+                    continue
                 removed += self.w.store.delete_stale_sentinel(kind, key, aid, str(item["kid"]))
         left = self.remaining(previous)
         result: dict[str, Any] = {"current": keys.hmac_kid, "previous": list(previous),
@@ -282,6 +287,11 @@ class KeyManager:
             if store.transact(items):
                 return REKEYED
         return CONFLICT
+
+    def _holds_current_nik(self, applicant_id: str, keys: Keys) -> bool:
+        """Whether the applicant's BIODATA exists with its NIK lookup under the current kid."""
+        biodata = self.w.store.get_item(applicant_id, "BIODATA")
+        return bool(biodata) and biodata.get("nik_kid") == keys.hmac_kid
 
     def _open(self, envelope: dict, aad: str) -> str:
         if self._envelopes is None:

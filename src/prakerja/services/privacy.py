@@ -57,6 +57,7 @@ from prakerja.domain.nik import mask_nik
 from prakerja.domain.privacy import mask_email, outbox_item_names
 from prakerja.observability import logger
 from prakerja.services.lookups import find_email
+from prakerja.services.security import lookup_key
 from prakerja.services.wiring import Wiring
 
 if TYPE_CHECKING:  # the citizen's DELETE /v1/me needs neither (no cryptography import at its cold start)
@@ -144,6 +145,7 @@ class PersonalData:
         outbox = [i for i in self.data.pending_outbox() if outbox_item_names(i, applicant_id, emails)]
         nik_keys = [str(i["pk"]).removeprefix("NIK#") for i in linked if str(i["pk"]).startswith("NIK#")]
         nik_keys += [i["nik_key"] for i in partition if i["sk"] == "BIODATA" and i.get("nik_key")]
+        nik_keys += self._nik_keys_under_every_kid(applicant_id, partition)
         photos = [v for prefix in PHOTO_PREFIXES for v in self.photos.versions_under(f"{prefix}{applicant_id}/")] \
             if self.photos else []
         return Held(applicant_id, profile, partition, linked, families, outbox, self.data.limits(applicant_id),
@@ -220,6 +222,16 @@ class PersonalData:
                                          "result": m.get("result")} for m in members],
                 "photos": len([p for p in held.photos if not p["delete_marker"]]),
                 "sessions": len(held.of_kind("REFRESH#")), "items": held.count()}
+
+    def _nik_keys_under_every_kid(self, applicant_id: str, partition: list[dict]) -> list[str]:
+        """The NIK's keyed HMAC under every kid still in the secret (a priority list made during
+        a key rotation holds it under both); none when the NIK cannot be opened here."""
+        biodata = next((i for i in partition if i["sk"] == "BIODATA" and i.get("nik_enc")), None)
+        nik = self._open(biodata["nik_enc"], _aad(applicant_id, "nik")) if biodata else None
+        if not nik:
+            return []
+        keys = self.w.keys()
+        return [lookup_key(keys, nik, kid)[0] for kid in keys.hmac_kids]
 
     def _open(self, envelope: Any, aad: str, mask: bool = False) -> str | None:
         if self.envelopes is None:

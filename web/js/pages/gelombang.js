@@ -1,8 +1,8 @@
 // Batches: every batch with its dates and state; join the open one (signed in).
 import { api, session } from "../api.js";
-import { joinBatch, listBatches } from "../batch.js";
+import { joinOnClick, listBatches } from "../batch.js";
 import { formatDateTime, onLangChange, t } from "../i18n.js";
-import { $, busy, h, initPage, say } from "../ui.js";
+import { $, h, initPage, say } from "../ui.js";
 
 const msg = $("#msg");
 let batches = [];
@@ -26,8 +26,8 @@ function card(batch) {
     } else if (mine && mine.batch_id === batch.batch_id) {
       action = h("p", { class: "msg msg-success", text: t("batch.youJoined") });
     } else {
-      action = h("button", { type: "button", class: "primary", text: t("batch.join", { id: batch.batch_id }) });
-      action.addEventListener("click", () => join(batch, action));
+      action = joinOnClick(h("button", { type: "button", class: "primary", text: t("batch.join", { id: batch.batch_id }) }),
+        batch, msg, load);
     }
   }
   return h("li", { class: "panel", id: `batch-${batch.batch_id}` },
@@ -41,18 +41,6 @@ function render() {
   const list = $("#batches");
   if (!batches.length) { list.replaceChildren(h("p", { text: t("batch.none") })); return; }
   list.replaceChildren(h("ol", { class: "steps" }, batches.map(card)));
-}
-
-async function join(batch, button) {
-  busy(button, true);
-  try {
-    await joinBatch(batch.batch_id);
-    say(msg, t("batch.joined", { id: batch.batch_id, when: formatDateTime(batch.announce_at) }), "success");
-    await load();
-  } catch (err) {
-    say(msg, err.message, "error");
-    busy(button, false);
-  }
 }
 
 async function load() {

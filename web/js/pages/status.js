@@ -3,7 +3,7 @@
 // while a check is running.
 import { api } from "../api.js";
 import { CONSENT_VERSION } from "../config.js";
-import { listBatches, joinBatch, openBatch } from "../batch.js";
+import { joinOnClick, listBatches, openBatch } from "../batch.js";
 import { codeText, formatDateTime, onLangChange, t } from "../i18n.js";
 import { $, busy, h, initPage, say } from "../ui.js";
 
@@ -20,18 +20,7 @@ const go = (href, key, primary = true) => h("a", { class: `button ${primary ? "p
 
 function joinButton(batch) {
   const button = h("button", { type: "button", class: "primary", id: "join", text: t("batch.join", { id: batch.batch_id }) });
-  button.addEventListener("click", async () => {
-    busy(button, true);
-    try {
-      await joinBatch(batch.batch_id);
-      say(msg, t("batch.joined", { id: batch.batch_id, when: formatDateTime(batch.announce_at) }), "success");
-      await load();
-    } catch (err) {
-      say(msg, err.message, "error");
-      busy(button, false);
-    }
-  });
-  return button;
+  return joinOnClick(button, batch, msg, load);
 }
 
 function resendButton() {
