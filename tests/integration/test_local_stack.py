@@ -979,7 +979,9 @@ def test_the_stack_serves_routes_pumps_queues_fires_schedules_and_reports(local_
     assert queued.status_code == 202 and queued.json() == {"queued": "ani", "route": "POST /v1/work/{name}"}
     assert drained.json()["drained"] is True
     mails = http.get("/_local/mailbox", params={"to": "ANI@example.com"}).json()
-    assert [m["text"] for m in mails] == [f"{local_stack.url}/x"]
+    # (this dummy worker is not idempotent and SQS delivers at least once: an emulator stalled
+    # past the local 5 s visibility redelivers, as CI saw once; the real workers are idempotent)
+    assert {m["text"] for m in mails} == {f"{local_stack.url}/x"}
     assert "text/html" in http.get("/_local/mailbox", headers={"accept": "text/html"}).headers["content-type"]
 
     # When the clock is moved a day ahead
