@@ -13,20 +13,27 @@ APP_VENV = $$(scripts/venv.sh app requirements/app.lock)
 SAM_VENV = $$(scripts/venv.sh sam requirements/sam.lock)
 CHECKOV_VENV = $$(scripts/venv.sh checkov requirements/checkov.lock)
 
-.PHONY: run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik lock help deploy-web
+.PHONY: ops run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik lock help deploy-web
 
 help:
 	@echo "make run     - the local stack on http://127.0.0.1:$(PORT) (API, mailbox, clock, ministry)"
 	@echo "make test    - the whole suite (lint, unit, integration, infra, end-to-end)"
 	@echo "make demo    - APPLICANTS=$(APPLICANTS) synthetic applicants through every step; prints the funnel"
 	@echo "make sam-build FN=<LogicalId> - sam build of one function (a check before shipping)"
+	@echo "make ops ARGS='--local http://127.0.0.1:$(PORT) funnel' - prakerja-ops (the operators' command)"
 	@echo "make deploy-web [STACK=..] - upload web/ to the site bucket and invalidate CloudFront"
 
 run:
 	@venv=$(APP_VENV) && exec $$venv/bin/python -m prakerja_local --port $(PORT)
 
+# prakerja-ops from the project's own virtualenv, e.g. make ops ARGS="--local http://127.0.0.1:8000 funnel"
+ops:
+	@venv=$(APP_VENV) && exec $$venv/bin/python -m prakerja_ops $(ARGS)
+
+# BASE_URL=http://127.0.0.1:8000: against a running stack (make run) instead of a stack of its own
 demo:
-	@venv=$(APP_VENV) && $$venv/bin/python -m prakerja_local.demo --start --applicants $(APPLICANTS)
+	@venv=$(APP_VENV) && $$venv/bin/python -m prakerja_local.demo $(if $(BASE_URL),--base-url $(BASE_URL),--start) \
+	  --applicants $(APPLICANTS)
 
 lint:
 	@venv=$(APP_VENV) && $$venv/bin/ruff check src functions local tests bench scripts ops web/tools

@@ -18,6 +18,7 @@ from typing import Any
 from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
+from prakerja.adapters import secrets as secrets_adapter
 from prakerja.clock import iso
 from prakerja_local import mailbox, moto_guard
 from prakerja_local.clock import LocalClock, Scheduler
@@ -132,6 +133,10 @@ class LocalStack:
         """Start everything; returns when the gateway serves and health is ok."""
         self._start_moto()
         self.clock.install()
+        # moving the clock is time passing: the functions' cached secret expires as it would
+        # (Powertools counts its cache age in real time), so a key rotation's activation and a
+        # re-key after it behave locally as on AWS
+        self.clock.on_change(secrets_adapter.reset)
         self.started_at = self.clock.now()
         self.ministry = self._make_ministry()
         self.ministry_port = self.ministry.port

@@ -88,8 +88,8 @@ def cmd_show(ctx: Context) -> int:
     ctx.print(f"  consent   {consent['version']} given {consent['given_at']}"
               + (f", withdrawn {consent['withdrawn_at']}" if consent.get("withdrawn_at") else ""))
     for step, state in view["steps"].items():
-        ctx.print(f"  {step:<10}{state['status']}" + (f" ({state['reason']})" if state.get("reason") else ""))
-    ctx.print(f"  nik       {view['nik'] or '-'}")
+        ctx.print(f"  step {step:<12} {state['status']}" + (f" ({state['reason']})" if state.get("reason") else ""))
+    ctx.print(f"  NIK       {view['nik'] or '-'}")
     for b in view["batches"]:
         result = f" {b['result']}" if b.get("result") else ""
         ctx.print(f"  batch     {b['batch_id']} joined {b['joined_at']}{result}")
@@ -113,21 +113,29 @@ def write_private(path: Path, text: str) -> None:
 
 def cmd_export(ctx: Context) -> int:
     a = ctx.args
+    if a.out and a.out != "-" and not Path(a.out).parent.is_dir():
+        print(f"error: no such directory for --out: {Path(a.out).parent}", file=ctx.err)
+        return 2
     document: dict[str, Any] = service(ctx).export(a.email, operator(ctx), presign_seconds=a.photo_urls)
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if a.out == "-":
         ctx.out.write(text)
         return 0
     path = Path(a.out) if a.out else _default_path(document["applicant_id"])
-    write_private(path, text)
+    try:
+        write_private(path, text)
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror}", file=ctx.err)
+        return 2
     ctx.print(str(path))
+    print("(personal data: keep the file safe and delete it once the request is answered)", file=ctx.err)
     return 0
 
 
 def cmd_delete(ctx: Context) -> int:
     a = ctx.args
     if not ctx.confirm(f"Erase everything held about this applicant on {ctx.target.description}? "
-                       "This cannot be undone.", a.email.strip()):
+                       "This cannot be undone.", a.email.strip(), fold_case=True):
         return 1
     done = service(ctx).delete(a.email, operator(ctx))
     counts = " ".join(f"{k}={v}" for k, v in done["deleted"].items())

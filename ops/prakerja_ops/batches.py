@@ -1,7 +1,7 @@
 """``batches list|create|reveal|close-now|announce-now|new-secret`` and ``draw verify``.
 
 Times are stated in WIB (``"2026-12-01 09:00"``, Asia/Jakarta) or ISO 8601 with an offset, and
-stored and printed in UTC (with WIB beside them).
+stored in UTC; ``batches list`` shows WIB (its ``--json``, UTC).
 
 The draw secret never goes into the table before the close: ``batches new-secret`` prints a
 fresh secret and its commitment (keep the secret offline), ``batches create --commitment``
@@ -32,7 +32,7 @@ def register(groups: argparse._SubParsersAction) -> None:
     b = groups.add_parser("batches", help="list, create, reveal the secret, close or announce now")
     cmds = b.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
-    p = cmds.add_parser("list", help="every batch with its status, times (UTC and WIB) and counts")
+    p = cmds.add_parser("list", help="every batch with its status, times (WIB; --json: UTC) and counts")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_list)
 

@@ -45,15 +45,16 @@ class Context:
     def print(self, line: str = "") -> None:
         print(line, file=self.out, flush=True)
 
-    def confirm(self, question: str, expected: str) -> bool:
-        """True with ``--yes``; otherwise ask on a terminal for ``expected`` to be typed."""
+    def confirm(self, question: str, expected: str, fold_case: bool = False) -> bool:
+        """True with ``--yes``; otherwise ask on a terminal for ``expected`` to be typed (in any
+        case with ``fold_case``, as for an email address)."""
         if getattr(self.args, "yes", False):
             return True
         if not sys.stdin.isatty():
             print(f"refused: {question} needs --yes (no terminal to confirm on)", file=self.err)
             return False
         answer = input(f"{question} Type {expected!r} to confirm: ")
-        if answer.strip() != expected:
+        if (answer.strip().casefold() != expected.casefold()) if fold_case else (answer.strip() != expected):
             print("refused: not confirmed", file=self.err)
             return False
         return True
@@ -72,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     for group in GROUPS:
         group.register(groups)
     return parser
+
+
+def run() -> int:
+    """The console entry (``prakerja-ops``, ``python -m prakerja_ops``): the services' structured
+    log lines go to standard error, so standard output holds only the command's answer."""
+    import logging
+
+    from prakerja.observability import logger
+
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+    return main()
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -93,4 +107,4 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def register(groups: argparse._SubParsersAction) -> None:
     """Add the ``funnel`` command."""
-    p = groups.add_parser("funnel", help="people per step and % of registered, live (as the April 2020 statement)")
+    p = groups.add_parser("funnel", help="people per step and %% of registered, live (as the April 2020 statement)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_funnel)
 

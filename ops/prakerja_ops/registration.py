@@ -73,6 +73,8 @@ def cmd_pause(ctx: Context) -> int:
 def cmd_resume(ctx: Context) -> int:
     state = service(ctx).resume()
     _show(ctx, state)
+    ctx.print("  sign-up is open again once each instance's cached switch expires "
+              "(REGISTRATION_SWITCH_MAX_AGE_SECONDS, 10 s by default)")
     return 0
 
 

@@ -172,7 +172,11 @@ def test_a_second_hmac_rotation_waits_for_the_rekey(stack, clock):
     # Given an HMAC rotation whose re-key has not dropped h1 yet
     sign_up(stack, "tunggu@example.id")
     rotate_hmac()
-    # When the operator rotates again
+    # When the operator rotates again at once, it is refused: h2 is not even current yet
+    code, _, err = ops("keys", "rotate", "hmac", "--yes")
+    assert code == 2 and "KEYS_ROTATION_PENDING" in err
+    # When the operator rotates again once h2 is current
+    clock.advance(ACTIVATION_SECONDS + 1)
     code, _, err = ops("keys", "rotate", "hmac", "--yes")
     # Then it is refused, naming the unfinished re-key
     assert code == 2 and "KEYS_REKEY_UNFINISHED" in err

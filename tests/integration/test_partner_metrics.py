@@ -10,23 +10,13 @@ import pytest
 from prakerja.adapters.mailer import SendThrottled
 from prakerja.adapters.rate_limit import Acquired
 from prakerja.domain.nik import build_nik
-from prakerja.observability import flush, metrics
+from prakerja.observability import flush
 from prakerja.services import mail
 from prakerja.services.sender import Deferred, EmailSender, QueuedEmail, SendPolicy
 from tests.integration.test_biodata_nik import DOB, register_person
 from tests.integration.test_funnel import emitted
 from tests.integration.test_nik_worker import deliver, submit, tune
 from tests.integration.test_sender_bounces import BOUNCES, bounce, complaint, publish, topic  # noqa: F401
-
-
-@pytest.fixture
-def published(monkeypatch, capsys):
-    """Metrics published to stdout (the harness disables them), none left over from elsewhere."""
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    metrics.clear_metrics()
-    capsys.readouterr()
-    yield capsys
-    metrics.clear_metrics()
 
 
 def counts(capsys) -> dict[str, float]:

@@ -182,7 +182,7 @@ def test_show_is_masked_and_every_action_is_in_the_audit_trail(stack, ministry):
     assert code == 0, err
     assert "a***@e***.id" in shown and ani["nik"][:6] + "******" + ani["nik"][-4:] in shown
     assert ani["email"] not in shown and ani["nik"] not in shown and "Ani" not in shown
-    assert "nik       " in shown and "VERIFIED" in shown and "2026-05" in shown
+    assert "NIK       " in shown and "VERIFIED" in shown and "2026-05" in shown
     assert exported[0] == 0 and json.loads(exported[1])["applicant_id"] == ani["aid"]
     photo = json.loads(exported[1])["ktp_photo_versions"][0]
     assert photo["key"] in photo["url"] and "X-Amz-Signature" in photo["url"] and photo["version_id"] in photo["url"]

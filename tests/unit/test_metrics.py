@@ -6,17 +6,7 @@ import json
 
 import pytest
 
-from prakerja.observability import count, flushes_metrics, measure, metrics
-
-
-@pytest.fixture
-def published(monkeypatch, capsys):
-    """Metrics published to stdout (as on Lambda), none left over from elsewhere."""
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    metrics.clear_metrics()
-    capsys.readouterr()
-    yield capsys
-    metrics.clear_metrics()
+from prakerja.observability import count, flushes_metrics, measure
 
 
 def blobs(text: str) -> list[dict]:

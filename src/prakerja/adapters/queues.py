@@ -116,7 +116,8 @@ def copy_messages(source_url: str, destination_url: str, limit: int | None = Non
     sqs = client("sqs")
     moved = failed = 0
     while limit is None or moved < limit:
-        got = sqs.receive_message(QueueUrl=source_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+        want = 10 if limit is None else min(10, limit - moved)
+        got = sqs.receive_message(QueueUrl=source_url, MaxNumberOfMessages=want, WaitTimeSeconds=0,
                                   VisibilityTimeout=COPY_VISIBILITY, MessageAttributeNames=["All"])
         messages = got.get("Messages", [])
         if not messages:

@@ -124,10 +124,10 @@ class KeyManager:
         keys = keys_from_document(document)
         now = clock.now()
         at = clock.iso(now)
-        if kind == "hmac" and keys.previous_hmac_kids:
-            raise Conflict("KEYS_REKEY_UNFINISHED", detail={"previous": ",".join(keys.previous_hmac_kids)})
         if pending(document, kind):
             raise Conflict("KEYS_ROTATION_PENDING", detail={"active_from": document["active_from"][kind]})
+        if kind == "hmac" and keys.previous_hmac_kids:
+            raise Conflict("KEYS_REKEY_UNFINISHED", detail={"previous": ",".join(keys.previous_hmac_kids)})
         old, new = document[f"{kind}_kid"], next_kid(kind, document)
         retired = document.setdefault("retired_at", {})
         if kind == "jwt":
@@ -180,8 +180,10 @@ class KeyManager:
             grace = self._grace_end(document)
             hmac["rekey_complete"] = not any(left.values()) and now >= grace
             hmac["drop_from"] = clock.iso(grace)
+        upcoming = document["jwt_kid"] if pending(document, "jwt") else None
         jwt = {"current": keys.jwt_kid, "rotated_at": rotated.get("jwt"),
-               "previous": [{"kid": kid, "retired_at": retired.get(kid)} for kid in keys.previous_jwt_kids]}
+               "previous": [{"kid": kid, "retired_at": retired.get(kid)} for kid in keys.previous_jwt_kids
+                            if kid != upcoming]}
         if pending(document, "jwt"):
             jwt["next"], jwt["active_from"] = document["jwt_kid"], document["active_from"]["jwt"]
         return {"hmac": hmac, "jwt": jwt, "seed": "seed" in document,

@@ -104,5 +104,6 @@ class Queues:
                 pass  # an emulator behind a real-looking target: copy instead
             else:
                 return result | {"mode": "move_task", "task_handle": handle, "task": sqs.move_task(source)}
-        moved, failed = sqs.copy_messages(dlq_url, url)
+        # only what was there when asked: a message that fails again must not come round twice
+        moved, failed = sqs.copy_messages(dlq_url, url, limit=before)
         return result | {"mode": "copy", "moved": moved, "failed": failed}
