@@ -166,6 +166,9 @@ class QueuePump:
             self._slots.release()
         try:
             self._delete(done)
+        except Exception:
+            log.exception("pump %s: deleting %d finished messages failed; they will be delivered again",
+                          self.name, len(done))
         finally:
             self._set_busy(-1)
 
@@ -195,6 +198,9 @@ class QueuePump:
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
             self._count(deleted=len(response.get("Successful", [])))
+            if response.get("Failed"):
+                log.warning("pump %s: %d finished messages not deleted (%s); they will be delivered again",
+                            self.name, len(response["Failed"]), response["Failed"][0].get("Code"))
 
 
 class Pumps:

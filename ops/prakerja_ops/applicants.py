@@ -3,7 +3,7 @@
 * ``show`` prints a masked summary (the address as ``b***@e***.id``, the NIK as
   ``320101******0001``), safe on a shared terminal.
 * ``export`` writes every item held about the person as one JSON document to a file created
-  with mode 0600 (default ``applicant-<id>-<UTC time>.json`` in the current directory) and prints
+  with mode 0600 (default ``applicant-export-<UTC time>.json`` in the current directory) and prints
   its path; ``--out -`` prints the document instead. ``--photo-urls SECONDS`` adds presigned GET
   URLs for the KTP photo versions. Hand the file over through the channel the request came in
   on, then delete it.
@@ -22,6 +22,7 @@ import argparse
 import getpass
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,36 +98,33 @@ def cmd_show(ctx: Context) -> int:
     return 0
 
 
-def _default_path(applicant_id: str) -> Path:
-    return Path(f"applicant-{applicant_id}-{clock.now():%Y%m%dT%H%M%SZ}.json")
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (0600, also when it existed)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
+def _default_path(at: datetime) -> Path:
+    """``applicant-export-<UTC time>.json`` in the current directory (no id: chosen before the
+    applicant is looked up, so that nothing is read when the file cannot be written)."""
+    return Path(f"applicant-export-{at:%Y%m%dT%H%M%SZ}.json")
 
 
 def cmd_export(ctx: Context) -> int:
     a = ctx.args
-    if a.out and a.out != "-" and not Path(a.out).parent.is_dir():
-        print(f"error: no such directory for --out: {Path(a.out).parent}", file=ctx.err)
-        return 2
-    document: dict[str, Any] = service(ctx).export(a.email, operator(ctx), presign_seconds=a.photo_urls)
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if a.out == "-":
-        ctx.out.write(text)
+        document: dict[str, Any] = service(ctx).export(a.email, operator(ctx), presign_seconds=a.photo_urls)
+        ctx.out.write(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         return 0
-    path = Path(a.out) if a.out else _default_path(document["applicant_id"])
-    try:
-        write_private(path, text)
+    path = Path(a.out) if a.out else _default_path(clock.now())
+    try:  # the file first: nothing is read (or audited) when it cannot be written
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         print(f"error: cannot write {path}: {exc.strerror}", file=ctx.err)
         return 2
+    try:
+        os.fchmod(fd, 0o600)
+        document = service(ctx).export(a.email, operator(ctx), presign_seconds=a.photo_urls)
+        os.write(fd, (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
     ctx.print(str(path))
     print("(personal data: keep the file safe and delete it once the request is answered)", file=ctx.err)
     return 0

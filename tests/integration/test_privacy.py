@@ -286,3 +286,14 @@ def test_an_erasure_removes_priority_entries_keyed_under_both_kids_of_a_rotation
     assert code == 0, err
     table = boto3.resource("dynamodb").Table(stack.env("BATCHES_TABLE"))
     assert [i for i in table.scan()["Items"] if "#P#N#" in i["pk"]] == []
+
+
+def test_an_export_to_a_place_it_cannot_write_reads_nothing(stack, tmp_path):
+    # Given an applicant
+    verified_applicant(stack, "tak.tertulis@example.id")
+    # When an operator exports to a directory that does not exist, or to a directory itself
+    for out in (tmp_path / "missing" / "x.json", tmp_path):
+        code, printed, err = ops("applicant", "export", "tak.tertulis@example.id", "--out", str(out))
+        # Then the command answers an error line and nothing is read, so nothing is audited
+        assert code == 2 and err.startswith("error: cannot write") and printed == ""
+    assert [r for r in PrivacyAuditLog(stack.env("AUDIT_BUCKET")).records() if r["action"] == "export"] == []

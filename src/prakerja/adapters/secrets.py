@@ -167,8 +167,8 @@ def _provider() -> parameters.SecretsProvider:
 
 
 def reset() -> None:
-    """Forget the provider and its cache (tests, and after this process wrote a new version)."""
+    """Forget the provider and its cache (tests, after this process wrote a new version, and the
+    local stack when its clock moves). The provider is dropped, not cleared: a thread in the
+    middle of a read keeps the old one intact and the next read starts a fresh cache."""
     global _PROVIDER
-    if _PROVIDER is not None:
-        _PROVIDER.clear_cache()
     _PROVIDER = None
