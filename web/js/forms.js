@@ -25,6 +25,8 @@ export function waitNotice(el) {
     el.className = "msg msg-info msg-wait"; // say() replaces the class: then the page has spoken
     el.setAttribute("role", "status");
     el.replaceChildren(before, count, after);
+    // on a phone the form's message area is above the button just pressed: bring it into view
+    el.scrollIntoView?.({ block: "nearest" });
     tick();
     timer = setInterval(tick, 1000);
   };
