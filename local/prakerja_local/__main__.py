@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, default=None, help="directory for stack.json (ports, names)")
     parser.add_argument("--template", type=Path, default=None, help="template (default: the repo's)")
     parser.add_argument("--static-dir", type=Path, default=None, help="web client files served at /")
+    parser.add_argument("--throttle", action="append", default=None, metavar="ROUTE=RATE/BURST",
+                        help="override a route's throttle, e.g. 'POST /v1/accounts=2/4' ('*' for every "
+                             "other route; repeatable; default: the template's, or $PRAKERJA_LOCAL_THROTTLE)")
     parser.add_argument("--verbose", action="store_true", help="debug logs")
     return parser.parse_args(argv)
 
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         args.state_dir,
         args.template,
         args.static_dir,
+        throttle=";".join(args.throttle) if args.throttle else None,
     )
     try:
         stack.start()

@@ -4,6 +4,14 @@ Routes come from the template's ``HttpApi`` events (``{param}`` path templates, 
 methods, a ``$default`` route). An unknown route answers 404 with the project's error body.
 ``/_local/*`` is the stack's own API (see ``prakerja_local.local_api``), and, when a static
 directory is given, other GET requests are served from it (the web client).
+
+Throttling: each route has the token bucket the template's ``RouteSettings`` /
+``DefaultRouteSettings`` give it (``Template.route_throttles``), overridable for a test with
+``PRAKERJA_LOCAL_THROTTLE`` or ``--throttle`` (``parse_throttles``). A request finding its bucket
+empty gets API Gateway's own answer, 429 ``{"message":"Too Many Requests"}``, without reaching the
+function. Unlike API Gateway, which sends no ``Retry-After`` on it, the local answer carries one
+(the seconds until the bucket holds a token again), so a local client can be seen to honour it;
+the web client must also cope without one (its own backoff).
 """
 
 from __future__ import annotations
@@ -11,7 +19,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -26,11 +36,13 @@ from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from prakerja import clock as prakerja_clock
-from prakerja_local.template import ACCOUNT_ID, Route
+from prakerja_local.template import ACCOUNT_ID, DEFAULT_ROUTE, Route, Throttle
 
 log = logging.getLogger("prakerja_local.gateway")
 NOT_FOUND_BODY = {"code": "NOT_FOUND", "message": "Alamat tidak ditemukan.", "fields": []}
 INTERNAL_ERROR_BODY = {"message": "Internal Server Error"}
+THROTTLED_BODY = {"message": "Too Many Requests"}  # API Gateway's own body for a throttled request
+THROTTLE_ENV = "PRAKERJA_LOCAL_THROTTLE"
 _TEXT_TYPES = (
     "text/",
     "application/json",
@@ -72,6 +84,72 @@ class RouteTable:
             if found and route.method in (method.upper(), "ANY"):
                 return route, found.groupdict()
         return (self.default, {}) if self.default else None
+
+
+class TokenBucket:
+    """API Gateway's throttle for one route: ``burst`` tokens at most, refilled at ``rate`` a
+    second (real time, not the stack's movable clock); each request takes one. Thread-safe."""
+
+    def __init__(self, throttle: Throttle, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.rate = float(throttle.rate)
+        self.burst = max(0, int(throttle.burst))
+        self._monotonic = monotonic
+        self._tokens = float(self.burst)
+        self._at = monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> float | None:
+        """Take a token: ``None`` when the request is admitted, else the seconds until a token exists."""
+        with self._lock:
+            now = self._monotonic()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return None
+            if self.rate <= 0 or self.burst < 1:
+                return math.inf
+            return (1 - self._tokens) / self.rate
+
+
+def parse_throttles(spec: str) -> dict[str, Throttle]:
+    """Throttles from ``"POST /v1/accounts=2/4; *=100/50"``: ``<route key or *>=<rate>/<burst>``
+    entries separated by ``;`` (``*`` is the default of every route without its own entry).
+
+    Raises ValueError on an entry of another form."""
+    result: dict[str, Throttle] = {}
+    for entry in (part.strip() for part in spec.split(";")):
+        if not entry:
+            continue
+        key, sep, value = entry.rpartition("=")
+        rate, slash, burst = value.partition("/")
+        try:
+            if not (sep and slash and key.strip()):
+                raise ValueError(entry)
+            result[" ".join(key.split())] = Throttle(float(rate), int(burst))
+        except ValueError:
+            raise ValueError(f"throttle {entry!r}: expected '<route key or *>=<rate>/<burst>'") from None
+    return result
+
+
+class Throttles:
+    """A token bucket per route key: the route's own throttle, else the default (``*``), else none."""
+
+    def __init__(self, throttles: dict[str, Throttle]) -> None:
+        self.throttles = dict(throttles)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def take(self, route_key: str) -> float | None:
+        """``None`` when a request to ``route_key`` is admitted, else the seconds to wait."""
+        throttle = self.throttles.get(route_key) or self.throttles.get(DEFAULT_ROUTE)
+        if throttle is None:
+            return None
+        with self._lock:
+            bucket = self._buckets.get(route_key)
+            if bucket is None:
+                bucket = self._buckets[route_key] = TokenBucket(throttle)
+        return bucket.take()
 
 
 def _is_text(content_type: str) -> bool:
@@ -188,11 +266,13 @@ class Gateway:
         invoke: Callable[[str, Any], Any],
         local_api: Callable[[Request], Response] | None = None,
         static_dir: Path | None = None,
+        throttles: dict[str, Throttle] | None = None,
     ) -> None:
         self.table = RouteTable(routes)
         self.invoke = invoke
         self.local_api = local_api
         self.static_dir = static_dir
+        self.throttles = Throttles(throttles or {})
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -209,6 +289,12 @@ class Gateway:
 
     def _call(self, request: Request, route: Route, params: dict[str, str]) -> Response:
         request_id = str(uuid.uuid4())
+        wait = self.throttles.take(route.route_key)
+        if wait is not None:
+            # API Gateway answers a throttled request itself (no Retry-After there; see the docstring)
+            retry_after = 60 if math.isinf(wait) else max(1, math.ceil(wait))
+            log.debug("%s %s throttled (retry after %d s)", request.method, request.path, retry_after)
+            return json_response(THROTTLED_BODY, 429, {"Retry-After": str(retry_after), "apigw-requestid": request_id})
         event = build_http_event(request, route, params, request_id=request_id)
         started = time.monotonic()
         try:

@@ -23,7 +23,7 @@ from prakerja.clock import iso
 from prakerja_local import mailbox, moto_guard
 from prakerja_local.clock import LocalClock, Scheduler
 from prakerja_local.functions import FunctionRegistry
-from prakerja_local.gateway import Gateway
+from prakerja_local.gateway import THROTTLE_ENV, Gateway, parse_throttles
 from prakerja_local.local_api import LocalApi
 from prakerja_local.ministry import MinistryServer
 from prakerja_local.provision import DUMMY_CREDENTIALS, Resources, client_factory, provision
@@ -96,6 +96,7 @@ class LocalStack:
         template: Path | str | None = None,
         static_dir: Path | str | None = None,
         name_prefix: str = "prakerja-local",
+        throttle: str | None = None,
     ) -> None:
         self.port = port
         self.moto_port = moto_port
@@ -106,6 +107,9 @@ class LocalStack:
         static = Path(static_dir) if static_dir else DEFAULT_STATIC
         self.static_dir = static if static.is_dir() else None
         self.name_prefix = name_prefix
+        # the template's route throttles, then a test's overrides (``--throttle`` or the variable)
+        overrides = throttle if throttle is not None else os.environ.get(THROTTLE_ENV, "")
+        self.throttles = {**self.template.route_throttles(), **parse_throttles(overrides)}
         self.clock = LocalClock()
         self.env = _EnvironmentPatch()
         self.moto: ThreadedMotoServer | None = None
@@ -140,7 +144,7 @@ class LocalStack:
         self.started_at = self.clock.now()
         self.ministry = self._make_ministry()
         self.ministry_port = self.ministry.port
-        gateway = Gateway(self.template.routes(), self.invoke, LocalApi(self), self.static_dir)
+        gateway = Gateway(self.template.routes(), self.invoke, LocalApi(self), self.static_dir, self.throttles)
         self.http = HttpServer(gateway, self.port, "gateway")
         self.port = self.http.port
         self._provision()
@@ -240,6 +244,7 @@ class LocalStack:
             "resources": res.to_json() if res else None,
             "environment": res.environments if res else None,
             "routes": [{"route_key": r.route_key, "function": r.function_id} for r in self.template.routes()],
+            "throttles": {key: {"rate": t.rate, "burst": t.burst} for key, t in self.throttles.items()},
             "functions": self._functions_info(),
             "pumps": self._pumps_info(),
             "schedules": self._schedules_info(),

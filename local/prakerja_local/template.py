@@ -112,6 +112,17 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """A route's token bucket: ``rate`` requests per second refill it, ``burst`` is its size."""
+
+    rate: float
+    burst: int
+
+
+DEFAULT_ROUTE = "*"  # the key of DefaultRouteSettings in ``Template.route_throttles``
+
+
+@dataclass(frozen=True)
 class Schedule:
     """A ``Schedule`` event: ``seconds`` is ``None`` for expressions other than ``rate(...)``."""
 
@@ -187,6 +198,38 @@ class Template:
             Route(str(props.get("Method", "ANY")).upper(), props.get("Path", "$default"), fid)
             for fid, _name, props in self._events_of_type("HttpApi")
         ]
+
+    def route_throttles(self) -> dict[str, Throttle]:
+        """The HTTP API's throttles by route key (``DEFAULT_ROUTE`` for ``DefaultRouteSettings``,
+        which every route without its own entry gets), parameters resolved to their defaults. An
+        entry without both a rate and a burst is left out (its route gets the default's)."""
+        defaults = self.parameter_defaults()
+
+        def number(value: Any) -> float | None:
+            if isinstance(value, dict) and "Ref" in value:
+                value = defaults.get(value["Ref"], "")
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+
+        def throttle(settings: Any) -> Throttle | None:
+            settings = settings or {}
+            rate = number(settings.get("ThrottlingRateLimit"))
+            burst = number(settings.get("ThrottlingBurstLimit"))
+            return None if rate is None or burst is None else Throttle(rate, int(burst))
+
+        result: dict[str, Throttle] = {}
+        for api in self.resources_of_type("AWS::Serverless::HttpApi").values():
+            props = api.get("Properties", {}) or {}
+            found = throttle(props.get("DefaultRouteSettings"))
+            if found:
+                result[DEFAULT_ROUTE] = found
+            for key, settings in (props.get("RouteSettings") or {}).items():
+                found = throttle(settings)
+                if found:
+                    result[key] = found
+        return result
 
     def sqs_sources(self) -> list[SqsSource]:
         """SQS event sources (the queue must be given as ``!GetAtt Queue.Arn``)."""

@@ -11,6 +11,10 @@ export const T = {
   "common.signInAgain": ["Sesi Anda berakhir. Silakan masuk lagi.", "Your session ended. Please sign in again."],
   "common.fixFields": ["Ada isian yang perlu diperbaiki. Lihat pesan di bawah kolom yang ditandai.", "Some fields need fixing. See the messages under the marked fields."],
   "common.toStatusShort": ["Lihat status pendaftaran", "See your registration status"],
+  // admission control: the service is over its limit for a moment (api.js retries on its own)
+  "wait.busy": ["Saat ini banyak sekali orang yang mendaftar. Data Anda aman di halaman ini dan tidak perlu diisi ulang. Kami mencoba mengirim lagi secara otomatis dalam {n} detik.", "Very many people are signing up right now. Your details are safe on this page and need not be filled in again. We will try sending them again automatically in {n} seconds."],
+  "wait.retrying": ["Mencoba mengirim lagi…", "Trying again…"],
+  "wait.busyGiveUp": ["Layanan masih sangat sibuk. Data Anda belum terkirim. Tunggu sebentar, lalu tekan tombolnya lagi.", "The service is still very busy. Your details have not been sent yet. Wait a little, then press the button again."],
   "nav.status": ["Status", "Status"],
   "nav.account": ["Akun", "Account"],
   "nav.signIn": ["Masuk", "Sign in"],

@@ -1,18 +1,28 @@
 // The status page: every step's state, the reason when something failed, the next action in
 // plain words, the batch result when announced, and joining the open batch. Refreshes itself
-// while a check is running.
+// while a check is running, with a backoff (POLL_FIRST_MS doubling up to POLL_MAX_MS, back to
+// the first after a change, longer when the API says it is busy), for at most POLL_FOR_MS, and
+// not while the tab is hidden: hidden, it stops; visible again, it reads once and goes on.
 import { api } from "../api.js";
 import { CONSENT_VERSION } from "../config.js";
 import { joinOnClick, listBatches, openBatch } from "../batch.js";
+import { waitNotice } from "../forms.js";
 import { codeText, formatDateTime, onLangChange, t } from "../i18n.js";
 import { $, busy, h, initPage, say } from "../ui.js";
 
 const FIXABLE_NIK = new Set(["NOT_FOUND", "DATA_MISMATCH"]);
-const POLL_MS = 5000;
+export const POLL_FIRST_MS = 5000;
+export const POLL_MAX_MS = 60000;
+const POLL_FOR_MS = 10 * 60 * 1000;
 let me = null;
 let batches = [];
 let pollTimer = null;
 let pollUntil = 0;
+let pollDelay = POLL_FIRST_MS;
+let polling = false; // something is being checked: the page keeps reading
+let seen = ""; // the steps as last read, to see a change
+let wantsPoll = false; // what render() found: a step is being checked
+let loading = false;
 const msg = $("#msg");
 
 const badge = (kind, key) => h("span", { class: `badge badge-${kind}`, text: t(key) });
@@ -136,22 +146,50 @@ function render() {
   else if (b.status === "SELECTED" || b.status === "NOT_SELECTED") next.hidden = true;
   else next.textContent = t("status.nextNone");
   $("#as-of").textContent = t("status.asOf", { when: formatDateTime(me.as_of) });
-  schedulePoll(Boolean(waiting) && b.status !== "JOINED");
+  wantsPoll = Boolean(waiting) && b.status !== "JOINED";
 }
 
-function schedulePoll(active) {
+const hidden = () => document.visibilityState === "hidden";
+
+// The next read in `pollDelay` (then twice as long, up to POLL_MAX_MS), unless nothing is being
+// checked, the tab is hidden or the page has polled for POLL_FOR_MS.
+function schedulePoll(active, atLeastMs = 0) {
   clearTimeout(pollTimer);
-  if (!active) { pollUntil = 0; return; }
-  if (!pollUntil) pollUntil = Date.now() + 10 * 60 * 1000;
-  if (Date.now() < pollUntil) pollTimer = setTimeout(load, POLL_MS);
+  pollTimer = null;
+  polling = active;
+  if (!active) { pollUntil = 0; pollDelay = POLL_FIRST_MS; return; }
+  if (!pollUntil) pollUntil = Date.now() + POLL_FOR_MS;
+  if (hidden() || Date.now() >= pollUntil) return;
+  const delay = Math.max(pollDelay, atLeastMs);
+  pollTimer = setTimeout(() => load({ background: true }), delay);
+  pollDelay = Math.min(POLL_MAX_MS, delay * 2);
 }
 
-async function load() {
+document.addEventListener("visibilitychange", () => {
+  if (hidden()) { clearTimeout(pollTimer); pollTimer = null; return; }
+  if (polling && !pollTimer && !loading) { pollUntil = 0; load({ background: true }); }
+});
+
+// Read the state. A background read (a poll) says nothing when the API is busy: it waits longer.
+async function load({ background = false } = {}) {
+  const notice = waitNotice(msg);
+  loading = true;
   try {
-    [me, batches] = await Promise.all([api("GET", "/v1/me", undefined, { auth: true, retries: 2 }), listBatches()]);
+    const options = background ? { auth: true } : { auth: true, retries: 2, onWait: notice.onWait };
+    [me, batches] = await Promise.all([api("GET", "/v1/me", undefined, options), listBatches()]);
+    notice.done();
+    const now = JSON.stringify(me.steps);
+    if (now !== seen) { seen = now; pollDelay = POLL_FIRST_MS; }
     render();
+    schedulePoll(wantsPoll);
   } catch (err) {
-    if (err.status !== 401) say(msg, err.message, "error");
+    notice.stop();
+    if (err.status === 401) return;
+    // a poll that failed tries again later, longer when the API said so; busy is not news to the reader
+    if (background) schedulePoll(polling, (err.retryAfter || 0) * 1000);
+    if (!(background && (err.status === 429 || err.status === 503))) say(msg, err.message, "error");
+  } finally {
+    loading = false;
   }
 }
 
@@ -161,6 +199,8 @@ if (initPage({ auth: true })) {
     const button = $("#reload");
     busy(button, true);
     say(msg, "");
+    pollDelay = POLL_FIRST_MS;
+    pollUntil = 0;
     await load();
     busy(button, false);
   });
