@@ -7,7 +7,10 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
+
 from prakerja_local import moto_guard
+from tests.integration import harness
 from tests.integration.accounts_support import call_from, header, restart
 from tests.integration.support import PASSWORD, sign_in, sign_up
 
@@ -127,3 +130,39 @@ def test_guesses_spread_over_many_addresses_meet_the_per_account_cap(stack, cloc
     assert r.status == 429 and r.body["code"] == "TOO_MANY_ATTEMPTS"
     clock.advance(int(header(r, "Retry-After")))
     assert sign_in_from(stack, HOME, "sebar@example.id", PASSWORD).status == 200
+
+
+EDGE = "130.176.50.10"  # a CloudFront edge server: API Gateway's sourceIp behind the distribution
+
+
+def origin_secret(stack) -> str:
+    """The value the distribution adds as X-Prakerja-Origin (OriginVerifySecret)."""
+    name = stack.registry.environments["RegisterFunction"]["ORIGIN_SECRET_NAME"]
+    return boto3.client("secretsmanager", region_name=harness.REGION).get_secret_value(SecretId=name)["SecretString"]
+
+
+def sign_in_via_cloudfront(stack, viewer: str, email: str, password: str, secret: str):
+    headers = {"x-prakerja-origin": secret, "cloudfront-viewer-address": f"{viewer}:51234"}
+    return call_from(stack, EDGE, "POST", "/v1/sessions", "/v1/sessions", {"email": email, "password": password},
+                     headers=headers)
+
+
+def test_behind_cloudfront_the_limit_follows_the_viewer_not_the_edge(stack):
+    # Given an account and 20 wrong passwords from one viewer, all through the same edge server
+    sign_up(stack, "tepi@example.id")
+    secret = origin_secret(stack)
+    for _ in range(20):
+        assert sign_in_via_cloudfront(stack, HOME, "tepi@example.id", "salah-sandi-00", secret).status == 401
+    # Then that viewer waits, while another viewer behind the same edge signs in
+    assert sign_in_via_cloudfront(stack, HOME, "tepi@example.id", PASSWORD, secret).status == 429
+    assert sign_in_via_cloudfront(stack, CAFE, "tepi@example.id", PASSWORD, secret).status == 200
+
+
+def test_a_viewer_address_without_the_origin_secret_is_not_believed(stack):
+    # Given a caller that goes to the API directly and forges a new viewer address every time
+    sign_up(stack, "palsu@example.id")
+    for i in range(20):
+        assert sign_in_via_cloudfront(stack, f"10.9.0.{i}", "palsu@example.id", "salah-sandi-00",
+                                      "tebakan").status == 401
+    # Then the limit still follows its real (source) address
+    assert sign_in_via_cloudfront(stack, "10.9.1.1", "palsu@example.id", PASSWORD, "tebakan").status == 429
