@@ -5,7 +5,7 @@ the project clock, through the functions' real handlers."""
 from __future__ import annotations
 
 from tests.integration.accounts_support import call_from, header, mails_to, restart
-from tests.integration.support import PASSWORD, sign_up, verified_applicant
+from tests.integration.support import PASSWORD, sign_in, sign_up, verified_applicant
 
 HOME, CAFE = "182.253.10.20", "36.72.200.1"
 ALREADY = "Ada yang mencoba mendaftar dengan email Anda / Someone tried to register with your email"
@@ -105,3 +105,15 @@ def test_an_idempotent_replay_counts_once_and_sends_once(stack, monkeypatch):
     assert len(mails_to(stack, "ulang@example.id")) == 1
     assert sign_up_from(stack, HOME, "lain@example.id").status == 202
     assert sign_up_from(stack, HOME, "lain2@example.id").status == 429
+
+
+def test_verification_resends_count_against_the_client_limit(stack, monkeypatch):
+    # Given a per-client limit of 2, one of them used by the sign-up itself
+    restart(stack, monkeypatch, mail_max_per_client=2)
+    sign_up(stack, "kirim.ulang@example.id")
+    access = sign_in(stack, "kirim.ulang@example.id")["access_token"]
+    # When the applicant asks for the link again twice from the same address
+    replies = [stack.call("POST", "/v1/email-verifications", token=access) for _ in range(2)]
+    # Then the second is refused by the client limit (the per-applicant limit is 5)
+    assert [r.status for r in replies] == [202, 429] and replies[1].body["code"] == "TOO_MANY_ATTEMPTS"
+    assert header(replies[1], "Retry-After")
