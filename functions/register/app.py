@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from prakerja.adapters.batches import BatchStore
 from prakerja.adapters.switch import SwitchStore
 from prakerja.api.app import create_app, lambda_handler
-from prakerja.api.auth import bearer, client_ip
+from prakerja.api.auth import bearer, client_ip, trust_cloudfront
 from prakerja.services import status
 from prakerja.services.accounts import Accounts
 from prakerja.services.registration import Registration
@@ -33,6 +33,7 @@ Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 app = create_app("prakerja register")
+trust_cloudfront(app, w.origin_secret)
 
 NEUTRAL_SIGN_UP = ("Jika alamat ini dapat menerima email, tautan konfirmasi sudah dikirim. "
                    "/ If this address can receive email, a confirmation link has been sent.")
@@ -98,7 +99,8 @@ def registration_open() -> None:
 @app.post("/v1/accounts", status_code=202, dependencies=[Depends(registration_open)])
 def create_account(body: SignUp, request: Request, idempotency_key: IdempotencyKey = None) -> dict:
     accounts.sign_up(body.email, body.password, body.consent, body.consent_version,
-                     idempotency_key=idempotency_key, lambda_context=request.scope.get("aws.context"))
+                     idempotency_key=idempotency_key, lambda_context=request.scope.get("aws.context"),
+                     client_ip=client_ip(request))
     return {"message": NEUTRAL_SIGN_UP}
 
 
@@ -150,8 +152,8 @@ def give_consent(body: Consent, claims: Claims) -> dict:
 
 
 @app.post("/v1/password-resets", status_code=202)
-def request_reset(body: ResetRequest) -> dict:
-    own.request_password_reset(body.email)
+def request_reset(body: ResetRequest, request: Request) -> dict:
+    own.request_password_reset(body.email, client_ip(request))
     return {"message": NEUTRAL_RESET}
 
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from prakerja.api.app import create_app, lambda_handler
-from prakerja.api.auth import bearer
+from prakerja.api.auth import bearer, client_ip, trust_cloudfront
 from prakerja.api.i18n import message
 from prakerja.api.pages import confirm_page
 from prakerja.domain.errors import DomainError
@@ -21,6 +21,7 @@ links = EmailVerification(w)
 signed_in = bearer(w.access_tokens)
 
 app = create_app("prakerja verify_email")
+trust_cloudfront(app, w.origin_secret)
 
 Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -49,8 +50,8 @@ def confirm(token: Token) -> dict:
 
 
 @app.post("/v1/email-verifications", status_code=202)
-def resend(claims: Annotated[AccessClaims, Depends(signed_in)]) -> dict:
-    links.resend(claims.applicant_id)
+def resend(claims: Annotated[AccessClaims, Depends(signed_in)], request: Request) -> dict:
+    links.resend(claims.applicant_id, client_ip(request))
     return {"message": "Tautan baru dikirim bila email belum terverifikasi. / A new link was sent if the "
                        "email is not verified yet."}
 

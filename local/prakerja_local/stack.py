@@ -34,8 +34,11 @@ from prakerja_local.template import ACCOUNT_ID, REGION, Template
 
 log = logging.getLogger("prakerja_local")
 DEFAULT_STATIC = Path(__file__).resolve().parents[2] / "web"  # the web client (web/), served at /
-# Local-only defaults for the handlers (a variable already set in the environment wins).
-LOCAL_FUNCTION_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
+# Local-only defaults for the handlers (a variable already set in the environment wins). Every
+# local caller is 127.0.0.1, so the per-client email limit (300 an hour) would stop a demo of
+# more applicants; the per-target limits stay as deployed.
+LOCAL_FUNCTION_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+                           "MAIL_MAX_PER_CLIENT": "1000000"}
 
 
 def _aws_environment(endpoint: str | None) -> dict[str, str]:

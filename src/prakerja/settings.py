@@ -38,6 +38,9 @@ class Settings(BaseModel):
     ktp_bucket: str = ""
     audit_bucket: str = ""
     secrets_name: str = ""
+    # the secret CloudFront adds to API requests (api.auth.client_ip trusts its viewer address
+    # only with it); unset = the API Gateway source address is the client address
+    origin_secret_name: str = ""
     # the other queues and the DLQs (prakerja-ops queues / dlq redrive; nik_dlq_url is below)
     upload_queue_url: str = ""
     bounce_queue_url: str = ""
@@ -79,13 +82,24 @@ class Settings(BaseModel):
     draw_chunk_size: int = 500
     presign_region: str = "ap-southeast-3"
     # accounts (issue 3): sign-in failures per (account, address) and per address in one window;
-    # verification resends, password-reset mails per account; link lifetimes; idempotency records
-    signin_max_failures: int = 20
-    signin_max_failures_per_address: int = 1000
+    # verification resends, password-reset mails per account; link lifetimes; idempotency records.
+    # Issue 16: a per-account cap on failures from any address (a botnet spreads its guesses);
+    # kept well above signin_max_failures and over a short window, since a flood of wrong
+    # passwords locks the owner out too until the window ends (services.accounts.SignInLimits)
+    signin_max_failures: int = Field(20, ge=1)
+    signin_max_failures_per_address: int = Field(1000, ge=1)
+    signin_max_failures_per_account: int = Field(100, ge=1)
     signin_window_seconds: int = 900
     resend_max: int = 5
     resend_window_seconds: int = 3600
     password_reset_max: int = 5
+    # issue 16 (services.mail_limits): emails a request can cause, per window of
+    # mail_window_seconds: per target address and kind (over it: the same neutral 202, no
+    # email) and per client address, every kind together (over it: 429 with Retry-After; high
+    # because of carrier NAT)
+    mail_max_per_target: int = Field(3, ge=1)
+    mail_max_per_client: int = Field(300, ge=1)
+    mail_window_seconds: int = Field(3600, ge=60)
     password_reset_seconds: int = 3600
     idempotency_seconds: int = 3600
     # email sending (services.sender): the shared SES token bucket (rate per second, burst 0 =

@@ -1,4 +1,4 @@
-"""checkov on template.yaml (its own virtualenv, ``--skip-download``): no failed check.
+"""checkov on template.yaml and waf.yaml (its own virtualenv, ``--skip-download``): no failed check.
 
 A check that does not fit this design is skipped for one resource in that resource's
 ``Metadata: checkov: skip:`` with the reason beside it, so every exception is justified inline.
@@ -23,7 +23,7 @@ def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason():
     if not venv:
         pytest.skip("PRAKERJA_CHECKOV_VENV is not set (`make test` sets it)")
     result = subprocess.run(
-        [str(Path(venv) / "bin" / "checkov"), "-f", "template.yaml", "--framework", "cloudformation",
+        [str(Path(venv) / "bin" / "checkov"), "-f", "template.yaml", "-f", "waf.yaml", "--framework", "cloudformation",
          "--skip-download", "--compact", "--quiet", "-o", "json"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     reports = json.loads(result.stdout or "[]")

@@ -279,3 +279,28 @@ def test_the_ktp_bucket_refuses_plain_http() -> None:
     statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
     assert any(s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
                for s in statements)
+
+
+# ---------------------------------------------------------------- client addresses and the WAF (issue 16)
+def test_the_api_origin_carries_the_origin_secret_and_the_functions_can_read_it() -> None:
+    # api/auth.py client_ip believes CloudFront-Viewer-Address only with this header's value
+    origins = props(RESOURCES["WebDistribution"])["DistributionConfig"]["Origins"]
+    api = next(o for o in origins if o["Id"] == "api")
+    headers = {h["HeaderName"].lower(): h["HeaderValue"] for h in api.get("OriginCustomHeaders", [])}
+    assert "OriginVerifySecret" in str(headers.get("x-prakerja-origin"))
+    for fid in ("RegisterFunction", "VerifyEmailFunction"):
+        fn = props(FUNCTIONS[fid])
+        assert target(fn["Environment"]["Variables"].get("ORIGIN_SECRET_NAME")) == "OriginVerifySecret"
+        assert {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "OriginVerifySecret"}}} in fn["Policies"]
+
+
+def test_the_waf_stack_rate_limits_sign_up_by_default() -> None:
+    waf = load_yaml(REPO / "waf.yaml")
+    acl = next(r for r in waf["Resources"].values() if r["Type"] == "AWS::WAFv2::WebACL")
+    assert props(acl)["Scope"] == "CLOUDFRONT"
+    rules = {r["Name"]: r for r in props(acl)["Rules"]}
+    rate = rules["sign-up-rate"]["Statement"]["RateBasedStatement"]
+    limit = target(rate["Limit"])
+    assert limit and int(waf["Parameters"][limit]["Default"]) >= 10
+    assert "/v1/accounts" in str(rate["ScopeDownStatement"]) and "POST" in str(rate["ScopeDownStatement"])
+    assert rules["sign-up-rate"]["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429

@@ -1,8 +1,16 @@
-"""Limits on sign-in failures (per account and client address, and per address) and on
+"""Limits on sign-in failures (per account and client address, per account, and per address,
+reserved before the password check so concurrent guesses cannot race them) and on
 verification resends: 429 with Retry-After, measured on the project clock, never a sleep."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+
+from prakerja_local import moto_guard
+from tests.integration import harness
 from tests.integration.accounts_support import call_from, header, restart
 from tests.integration.support import PASSWORD, sign_in, sign_up
 
@@ -85,3 +93,76 @@ def test_verification_resends_are_limited_to_five_an_hour(stack, clock):
     clock.advance(int(header(replies[-1], "Retry-After")))
     access = sign_in(stack, "putri@example.id")["access_token"]
     assert stack.call("POST", "/v1/email-verifications", token=access).status == 202
+
+
+def _concurrent_wrong_passwords(stack, email: str, addresses: list[str]) -> list:
+    moto_guard.install()  # moto's DynamoDB is atomic per request, as DynamoDB is
+    start = threading.Barrier(len(addresses))
+
+    def guess(address: str):
+        start.wait(timeout=60)
+        return sign_in_from(stack, address, email, "salah-sandi-00")
+
+    with ThreadPoolExecutor(len(addresses)) as pool:
+        return list(pool.map(guess, addresses))
+
+
+def test_200_concurrent_wrong_passwords_from_one_address_pass_the_limit_at_most_20_times(stack):
+    # Given an account, and 200 wrong passwords sent at the same moment from one address
+    sign_up(stack, "serbu@example.id")
+    replies = _concurrent_wrong_passwords(stack, "serbu@example.id", [HOME] * 200)
+    # Then at most 20 of them reach the password check (each attempt is reserved before it)
+    assert sum(r.status != 429 for r in replies) <= 20
+    assert {r.status for r in replies} <= {401, 429}
+    # And the owner at another address is not locked out
+    assert sign_in_from(stack, CAFE, "serbu@example.id", PASSWORD).status == 200
+
+
+def test_guesses_spread_over_many_addresses_meet_the_per_account_cap(stack, clock):
+    # Given an account, and 200 wrong passwords at once, each from its own address (a botnet)
+    sign_up(stack, "sebar@example.id")
+    replies = _concurrent_wrong_passwords(stack, "sebar@example.id", [f"10.0.{i // 250}.{i % 250}" for i in range(200)])
+    # Then at most the per-account cap (100 in 15 minutes) reach the password check
+    assert sum(r.status != 429 for r in replies) <= 100
+    assert sum(r.status == 429 for r in replies) >= 100
+    # And the account waits (the owner too: the documented trade-off) only until the window ends
+    r = sign_in_from(stack, HOME, "sebar@example.id", PASSWORD)
+    assert r.status == 429 and r.body["code"] == "TOO_MANY_ATTEMPTS"
+    clock.advance(int(header(r, "Retry-After")))
+    assert sign_in_from(stack, HOME, "sebar@example.id", PASSWORD).status == 200
+
+
+EDGE = "130.176.50.10"  # a CloudFront edge server: API Gateway's sourceIp behind the distribution
+
+
+def origin_secret(stack) -> str:
+    """The value the distribution adds as X-Prakerja-Origin (OriginVerifySecret)."""
+    name = stack.registry.environments["RegisterFunction"]["ORIGIN_SECRET_NAME"]
+    return boto3.client("secretsmanager", region_name=harness.REGION).get_secret_value(SecretId=name)["SecretString"]
+
+
+def sign_in_via_cloudfront(stack, viewer: str, email: str, password: str, secret: str):
+    headers = {"x-prakerja-origin": secret, "cloudfront-viewer-address": f"{viewer}:51234"}
+    return call_from(stack, EDGE, "POST", "/v1/sessions", "/v1/sessions", {"email": email, "password": password},
+                     headers=headers)
+
+
+def test_behind_cloudfront_the_limit_follows_the_viewer_not_the_edge(stack):
+    # Given an account and 20 wrong passwords from one viewer, all through the same edge server
+    sign_up(stack, "tepi@example.id")
+    secret = origin_secret(stack)
+    for _ in range(20):
+        assert sign_in_via_cloudfront(stack, HOME, "tepi@example.id", "salah-sandi-00", secret).status == 401
+    # Then that viewer waits, while another viewer behind the same edge signs in
+    assert sign_in_via_cloudfront(stack, HOME, "tepi@example.id", PASSWORD, secret).status == 429
+    assert sign_in_via_cloudfront(stack, CAFE, "tepi@example.id", PASSWORD, secret).status == 200
+
+
+def test_a_viewer_address_without_the_origin_secret_is_not_believed(stack):
+    # Given a caller that goes to the API directly and forges a new viewer address every time
+    sign_up(stack, "palsu@example.id")
+    for i in range(20):
+        assert sign_in_via_cloudfront(stack, f"10.9.0.{i}", "palsu@example.id", "salah-sandi-00",
+                                      "tebakan").status == 401
+    # Then the limit still follows its real (source) address
+    assert sign_in_via_cloudfront(stack, "10.9.1.1", "palsu@example.id", PASSWORD, "tebakan").status == 429

@@ -1,7 +1,10 @@
 """Event counters in clock-aligned windows, shared by every instance of a function (Limits table).
 
-Used for per-client limits (sign-in failures, verification resends, password-reset mails): a
-caller reads the count, refuses when it is at the limit, and adds one per counted event. Items:
+Used for per-client limits (sign-in attempts, verification resends, password-reset mails, every
+email a request can cause). :meth:`WindowCounters.take` reserves one unit atomically (a single
+conditional update: concurrent callers can never take more than the limit between them) and
+:meth:`WindowCounters.release` gives it back; :meth:`count`/:meth:`add` remain for plain
+counting. Items:
 ``pk = COUNT#<name>#<subject>``, ``sk = <window start, epoch seconds>``, ``count`` (number),
 ``ttl`` (epoch seconds, one window after the window ends). ``subject`` is an opaque key chosen by
 the caller (an HMAC or an applicant id: never an email address or a raw client address).
@@ -14,6 +17,7 @@ from typing import Any
 
 from prakerja import clock
 from prakerja.adapters.aws import table
+from prakerja.adapters.dynamo import is_condition_failure
 from prakerja.domain.accounts import seconds_left, window_start
 
 
@@ -44,6 +48,40 @@ class WindowCounters:
                                                                  ":ttl": int(key["sk"]) + 2 * self.window},
                                       ReturnValues="UPDATED_NEW")
         return int(response["Attributes"]["count"])
+
+    def take(self, subject: str, limit: int) -> dict | None:
+        """Reserve one unit for ``subject`` in the current window if fewer than ``limit`` are taken.
+
+        One conditional UpdateItem (1 write, no read). Returns the item's key (pass it to
+        :meth:`release`, so a release after the window rolled over touches the window it took
+        from), or None (nothing written) when the window's ``limit`` units are all taken."""
+        key = self._key(subject)
+        try:
+            self.t.update_item(Key=key, UpdateExpression="ADD #c :one SET #t = if_not_exists(#t, :ttl)",
+                               ConditionExpression="attribute_not_exists(#c) OR #c < :limit",
+                               ExpressionAttributeNames={"#c": "count", "#t": "ttl"},
+                               ExpressionAttributeValues={":one": 1, ":limit": limit,
+                                                          ":ttl": int(key["sk"]) + 2 * self.window})
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return None
+            raise
+        return key
+
+    def release(self, key: dict) -> None:
+        """Give back one unit taken by :meth:`take` (``key`` is what it returned); 1 write. A unit
+        of a window whose item is gone (TTL) is not recreated."""
+        try:
+            self.t.update_item(Key=key, UpdateExpression="ADD #c :minus",
+                               ConditionExpression="#c > :zero", ExpressionAttributeNames={"#c": "count"},
+                               ExpressionAttributeValues={":minus": -1, ":zero": 0})
+        except Exception as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    def forget(self, key: dict) -> None:
+        """Delete the window item ``key`` (as returned by :meth:`take`); 1 write."""
+        self.t.delete_item(Key=key)
 
     def clear(self, subject: str) -> None:
         """Forget the current window's count for ``subject`` (e.g. after a successful sign-in)."""

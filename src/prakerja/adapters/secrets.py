@@ -140,6 +140,11 @@ def load_keys(secret_name: str) -> Keys:
     return keys_from_document(value)
 
 
+def load_text(secret_name: str) -> str:
+    """A plain-text secret (the CloudFront origin secret), cached ``MAX_AGE_SECONDS``."""
+    return str(_provider().get(secret_name, max_age=MAX_AGE_SECONDS))
+
+
 def read_document(secret_name: str) -> dict[str, Any]:
     """The secret's current version as a dict, bypassing every cache (operators' commands)."""
     response = client("secretsmanager").get_secret_value(SecretId=secret_name)

@@ -5,9 +5,10 @@ existing account gets an email instead): the one documented exception to "a conf
 With an ``Idempotency-Key`` a sign-up runs once per key (Powertools Idempotency; records kept
 ``idempotency_seconds``): a replay gets the first answer and sends no second email.
 
-Sign-in failures are counted per (account, client address) and per client address in windows of
-``signin_window_seconds``; over ``signin_max_failures`` (or the per-address ceiling, high because
-of carrier NAT) the answer is 429 ``TOO_MANY_ATTEMPTS`` with Retry-After, never a sleep.
+Sign-in attempts are reserved before the password check, per (account, client address), per
+account and per client address, in windows of ``signin_window_seconds`` (:class:`SignInLimits`);
+over ``signin_max_failures`` (or the per-account cap, or the per-address ceiling, high because of
+carrier NAT) the answer is 429 ``TOO_MANY_ATTEMPTS`` with Retry-After, never a sleep.
 
 Sessions: a refresh token belongs to a family (one sign-in) and carries the profile's
 ``session_generation`` at issue; raising the generation (password reset or change) kills every
@@ -40,6 +41,7 @@ from prakerja.domain.accounts import normalise_email, password_issue
 from prakerja.domain.errors import Conflict, FieldIssue, InvalidInput, TooMany, Unauthorized
 from prakerja.services import mail
 from prakerja.services.lookups import find_email, previous_guards
+from prakerja.services.mail_limits import MailLimits
 from prakerja.services.security import Passwords, lookup_key, new_token, token_hash
 from prakerja.services.wiring import Wiring
 
@@ -66,41 +68,64 @@ def verification_link(base_url: str, raw_token: str) -> str:
 
 
 class SignInLimits:
-    """Failed password checks per (account, client address) and per client address.
+    """Password checks per (account, client address), per account and per client address.
 
     ``account`` is the email's HMAC (for unknown addresses too, so limits reveal nothing);
     counters are keyed by HMACs of it and of the address, never by the values themselves.
-    Successful sign-in clears the (account, address) count."""
+
+    Every attempt first *reserves* a unit under all three limits, before the password hash is
+    checked (one conditional update each: concurrent guesses can never pass more than the limit
+    between them); a wrong password keeps its reservations (they are the failure counts), a
+    correct one gives them back and clears the (account, address) count.
+
+    The per-account cap ignores the address, so guesses spread over many addresses (a botnet)
+    are bounded too: at most ``max_per_account`` per window. The trade-off: someone who floods an
+    account with wrong passwords from many addresses locks its owner out as well, but only until
+    the window ends (``signin_window_seconds``, 15 minutes) and only by keeping up that flood; the
+    cap is set well above the per-(account, address) limit so that the owner's own mistakes never
+    reach it. Cost per attempt: up to 3 conditional writes on the Limits table (and 1 more for
+    each one given back when a later limit refuses); a success adds 3 writes (1 delete, 2 releases)."""
 
     def __init__(self, table_name: str, keys: Callable[[], Keys], max_failures: int, max_per_address: int,
-                 window_seconds: int) -> None:
+                 window_seconds: int, max_per_account: int | None = None) -> None:
         self.keys = keys
         self.max_failures, self.max_per_address = max_failures, max_per_address
+        self.max_per_account = max_per_account if max_per_account is not None else 5 * max_failures
         self.pair = WindowCounters(table_name, "signin", window_seconds)
+        self.account = WindowCounters(table_name, "signin-account", window_seconds)
         self.address = WindowCounters(table_name, "signin-address", window_seconds)
 
-    def _subjects(self, account: str, address: str) -> tuple[str, str]:
+    def _subjects(self, account: str, address: str) -> tuple[str, str, str]:
         keys = self.keys()
-        return lookup_key(keys, f"{account}|{address}")[0], lookup_key(keys, f"address|{address}")[0]
+        return (lookup_key(keys, f"{account}|{address}")[0], lookup_key(keys, f"account|{account}")[0],
+                lookup_key(keys, f"address|{address}")[0])
 
-    def check(self, account: str, address: str) -> int:
-        """The (account, address) failures so far in this window; raises TooMany(TOO_MANY_ATTEMPTS,
-        retry_after = seconds to the window's end) when over either limit."""
-        pair, addr = self._subjects(account, address)
-        failures = self.pair.count(pair)
-        if failures >= self.max_failures or self.address.count(addr) >= self.max_per_address:
-            raise TooMany("TOO_MANY_ATTEMPTS", retry_after=self.pair.retry_after())
-        return failures
+    def reserve(self, account: str, address: str) -> list[tuple[WindowCounters, dict]]:
+        """Reserve this attempt under every limit, before the password is checked.
 
-    def failed(self, account: str, address: str) -> None:
-        """Count one failed password check."""
-        pair, addr = self._subjects(account, address)
-        self.pair.add(pair)
-        self.address.add(addr)
+        Returns the reservations (for :meth:`succeeded`). Raises TooMany(TOO_MANY_ATTEMPTS,
+        retry_after = seconds to the window's end) when any limit is reached; the units already
+        taken by this attempt are given back then."""
+        held: list[tuple[WindowCounters, dict]] = []
+        subjects = self._subjects(account, address)
+        limits = (self.max_failures, self.max_per_account, self.max_per_address)
+        for counter, subject, limit in zip((self.pair, self.account, self.address), subjects, limits, strict=True):
+            key = counter.take(subject, limit)
+            if key is None:
+                for taken, taken_key in held:
+                    taken.release(taken_key)
+                raise TooMany("TOO_MANY_ATTEMPTS", retry_after=counter.retry_after())
+            held.append((counter, key))
+        return held
 
-    def succeeded(self, account: str, address: str) -> None:
-        """Forget the (account, address) failures after a correct password."""
-        self.pair.clear(self._subjects(account, address)[0])
+    def succeeded(self, held: list[tuple[WindowCounters, dict]]) -> None:
+        """After a correct password: forget the (account, address) failures, give back the
+        per-account and per-address reservations (successes do not count)."""
+        for counter, key in held:
+            if counter is self.pair:
+                counter.forget(key)
+            else:
+                counter.release(key)
 
 
 class Accounts:
@@ -112,7 +137,9 @@ class Accounts:
         self.s = w.settings
         self.passwords = passwords
         self.limits = SignInLimits(self.s.limits_table, w.keys, self.s.signin_max_failures,
-                                   self.s.signin_max_failures_per_address, self.s.signin_window_seconds)
+                                   self.s.signin_max_failures_per_address, self.s.signin_window_seconds,
+                                   self.s.signin_max_failures_per_account)
+        self.mail_limits = MailLimits.from_settings(self.s, w.keys)
         self.idempotency = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="fingerprint",
                                              expires_after_seconds=self.s.idempotency_seconds,
                                              hash_function="sha256")
@@ -122,18 +149,20 @@ class Accounts:
 
     # ------------------------------------------------------------------ sign-up
     def sign_up(self, email: str, password: str, consent: bool, consent_version: str | None,
-                idempotency_key: str | None = None, lambda_context: Any = None) -> dict:
+                idempotency_key: str | None = None, lambda_context: Any = None, client_ip: str = "0.0.0.0") -> dict:
         """:meth:`register`, at most once per ``idempotency_key`` when one is given. ``{"status": "ACCEPTED"}``.
 
         ``lambda_context`` (the invocation's Lambda context) lets a timed-out attempt be retried
         with the same key. Raises InvalidInput (nothing is recorded for the key then),
         Conflict(IDEMPOTENCY_KEY_REUSED) when the key came earlier with another body, and
-        Conflict(REQUEST_IN_PROGRESS, retry_after) while the first request with the key runs.
+        Conflict(REQUEST_IN_PROGRESS, retry_after) while the first request with the key runs,
+        TooMany(TOO_MANY_ATTEMPTS) over the per-client mail limit (nothing recorded for the key
+        then either). A replay is answered from the record: it counts against no limit again.
 
         The body's fingerprint is keyed with the HMAC key; after a rotation a replay's
         fingerprint is tried under the previous key ids too, so a replay is still a replay."""
         if not idempotency_key:
-            self.register(email, password, consent, consent_version)
+            self.register(email, password, consent, consent_version, client_ip)
             return dict(ACCEPTED)
         if lambda_context is not None:
             self.idempotency.register_lambda_context(lambda_context)
@@ -145,7 +174,7 @@ class Accounts:
             request = {"key": idempotency_key, "fingerprint": lookup_key(keys, body, kid)[0]}
             try:
                 return self._register_once(request=request, email=email, password=password, consent=consent,
-                                           consent_version=consent_version)
+                                           consent_version=consent_version, client_ip=client_ip)
             except IdempotencyValidationError:
                 continue
             except IdempotencyAlreadyInProgressError as exc:
@@ -153,14 +182,18 @@ class Accounts:
         raise Conflict("IDEMPOTENCY_KEY_REUSED")
 
     def _register_keyed(self, request: dict, email: str, password: str, consent: bool,
-                        consent_version: str | None) -> dict:
-        self.register(email, password, consent, consent_version)
+                        consent_version: str | None, client_ip: str = "0.0.0.0") -> dict:
+        self.register(email, password, consent, consent_version, client_ip)
         return dict(ACCEPTED)
 
-    def register(self, email: str, password: str, consent: bool, consent_version: str | None) -> None:
-        """Create the account and queue its verification email, or email the existing owner.
+    def register(self, email: str, password: str, consent: bool, consent_version: str | None,
+                 client_ip: str = "0.0.0.0") -> None:
+        """Create the account and queue its verification email, or email the existing owner
+        (at most ``mail_max_per_target`` such notices per address per mail window; past it the
+        caller's answer is the same and no email is queued).
 
-        Raises InvalidInput listing every field that breaks a rule."""
+        Raises InvalidInput listing every field that breaks a rule, TooMany(TOO_MANY_ATTEMPTS)
+        over the per-client mail limit (:class:`prakerja.services.mail_limits.MailLimits`)."""
         issues = []
         try:
             normalised = normalise_email(email)
@@ -176,13 +209,16 @@ class Accounts:
             issues.append(FieldIssue("consent_version", "CONSENT_VERSION_UNKNOWN"))
         if issues:
             raise InvalidInput("VALIDATION_FAILED", issues)
+        self.mail_limits.client_request(client_ip)  # every valid sign-up mails someone: 1 write
         keys = self.w.keys()
         email_key, kid = lookup_key(keys, normalised)
         # under any key id: an address registered before a rotation is still registered
         guards = previous_guards(self.w.store, keys, "EMAIL", normalised)
         if find_email(self.w.store, keys, normalised) or not self._create(email.strip(), normalised, email_key, kid,
                                                                           password, version, guards):
-            self._notify_existing(email.strip())
+            # a new account's one verification email needs no limit (one account per address)
+            if self.mail_limits.target_allows("already_registered", normalised):  # 1 write
+                self._notify_existing(email.strip())
 
     def _create(self, typed: str, normalised: str, email_key: str, kid: str, password: str, version: str,
                 guards: list[dict]) -> bool:
@@ -232,16 +268,14 @@ class Accounts:
         keys = self.w.keys()
         email_key = lookup_key(keys, normalised)[0] if normalised else ""
         account = email_key or lookup_key(keys, email.strip().lower())[0]
-        failures = self.limits.check(account, client_ip)
+        held = self.limits.reserve(account, client_ip)  # before argon2: concurrent guesses cannot race it
         profile = None
         if email_key:
             found = find_email(self.w.store, keys, normalised)
             profile = self.w.store.get_profile(found[0]) if found else None
         if not self.passwords.verify(profile["password_hash"] if profile else None, password) or profile is None:
-            self.limits.failed(account, client_ip)
-            raise Unauthorized("INVALID_CREDENTIALS")
-        if failures:
-            self.limits.succeeded(account, client_ip)
+            raise Unauthorized("INVALID_CREDENTIALS")  # the reservations stay: they count the failure
+        self.limits.succeeded(held)
         if self.passwords.needs_rehash(profile["password_hash"]):
             self.w.store.update_profile(profile["applicant_id"], {"password_hash": self.passwords.hash(password)})
         return self.issue(profile)
@@ -251,10 +285,10 @@ class Accounts:
 
         Failures count against the same limits as sign-in. Raises TooMany(TOO_MANY_ATTEMPTS) while
         over a limit, InvalidInput(VALIDATION_FAILED, ``field``: PASSWORD_WRONG) on a wrong password."""
-        self.limits.check(profile["email_key"], client_ip)
+        held = self.limits.reserve(profile["email_key"], client_ip)
         if not self.passwords.verify(profile["password_hash"], password):
-            self.limits.failed(profile["email_key"], client_ip)
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue(field, "PASSWORD_WRONG")])
+        self.limits.succeeded(held)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate a refresh token. Reusing a rotated one revokes its whole family; a token from an

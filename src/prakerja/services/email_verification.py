@@ -5,7 +5,8 @@ Tokens are 32 random bytes, stored only as a SHA-256 hash, single use, and expir
 is late on AWS and absent on moto). A mail scanner that fetches the link (GET) spends nothing.
 The same links confirm a change of address (purpose ``change_email``, see
 :mod:`prakerja.services.self_service`). Resends: at most ``resend_max`` per applicant per
-``resend_window_seconds`` (429 ``TOO_MANY_ATTEMPTS`` with Retry-After).
+``resend_window_seconds`` (429 ``TOO_MANY_ATTEMPTS`` with Retry-After), and the per-client
+email limit of :mod:`prakerja.services.mail_limits`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from prakerja.domain import applicant as states
 from prakerja.domain.errors import Gone, TooMany
 from prakerja.services import mail
 from prakerja.services.accounts import verification_link
+from prakerja.services.mail_limits import MailLimits
 from prakerja.services.security import new_token
 from prakerja.services.self_service import CHANGE_EMAIL, confirm_email_change, live_token
 from prakerja.services.wiring import Wiring
@@ -31,6 +33,7 @@ class EmailVerification:
     def __init__(self, w: Wiring) -> None:
         self.w = w
         self.resends = WindowCounters(w.settings.limits_table, "resend", w.settings.resend_window_seconds)
+        self.mail_limits = MailLimits.from_settings(w.settings, w.keys)
 
     def _live(self, raw: str) -> tuple[str, dict]:
         return live_token(self.w.store, raw, PURPOSES)
@@ -53,16 +56,18 @@ class EmailVerification:
         self.w.funnel.reached(item["applicant_id"], "email_verified")
         return {"status": "VERIFIED", "verified_at": at}
 
-    def resend(self, applicant_id: str) -> None:
+    def resend(self, applicant_id: str, client_ip: str = "0.0.0.0") -> None:
         """Queue a new verification link for a signed-in applicant whose email is not verified.
 
-        Raises TooMany(TOO_MANY_ATTEMPTS, retry_after) past ``resend_max`` in the window."""
+        Raises TooMany(TOO_MANY_ATTEMPTS, retry_after) past ``resend_max`` in the window, or past
+        the per-client mail limit for ``client_ip``."""
         profile = self.w.store.get_profile(applicant_id)
         if not profile or profile["steps"]["email"]["status"] == "VERIFIED":
             return
-        if self.resends.count(applicant_id) >= self.w.settings.resend_max:
+        self.mail_limits.client_request(client_ip)  # 1 write
+        # one conditional write: concurrent resends cannot pass the limit between them
+        if self.resends.take(applicant_id, self.w.settings.resend_max) is None:
             raise TooMany("TOO_MANY_ATTEMPTS", retry_after=self.resends.retry_after())
-        self.resends.add(applicant_id)
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.w.settings.email_token_seconds)

@@ -13,7 +13,9 @@ a SHA-256 hash, ``TOKEN#<hash>`` items with a ``purpose``):
 
 Reset requests answer the same whether or not the address has an account (202); at most
 ``password_reset_max`` reset emails per account per ``resend_window_seconds`` (more are dropped
-silently, so the reply stays neutral).
+silently, so the reply stays neutral). Reset and email-change requests also pass the email
+limits of :mod:`prakerja.services.mail_limits` (per client address: 429; per target address:
+the same reply, no email).
 """
 
 from __future__ import annotations
@@ -112,15 +114,18 @@ class SelfService:
         self.w.outbox.dispatch(messages)
 
     # ------------------------------------------------------------------ password reset
-    def request_password_reset(self, email: str) -> None:
+    def request_password_reset(self, email: str, client_ip: str = "0.0.0.0") -> None:
         """Email a reset link if the address has an account (and is under the mail limit); else
         nothing. The caller answers 202 either way. Raises InvalidInput(EMAIL_INVALID) only for
-        text that is not an address."""
-        found = find_email(self.w.store, self.w.keys(), normalise_email(email))
+        text that is not an address, TooMany(TOO_MANY_ATTEMPTS) over the per-client mail limit
+        (counted for every valid request, known address or not, so it reveals nothing)."""
+        normalised = normalise_email(email)
+        self.accounts.mail_limits.client_request(client_ip)  # 1 write
+        found = find_email(self.w.store, self.w.keys(), normalised)
         profile = self.w.store.get_profile(found[0]) if found else None
-        if not profile or self.reset_mails.count(profile["applicant_id"]) >= self.s.password_reset_max:
+        # the per-account limit is a single conditional write, so concurrent requests cannot pass it
+        if not profile or self.reset_mails.take(profile["applicant_id"], self.s.password_reset_max) is None:
             return
-        self.reset_mails.add(profile["applicant_id"])
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.s.password_reset_seconds)
@@ -187,8 +192,10 @@ class SelfService:
         """Send a confirmation link to the new address and a notice to the current one.
 
         If the new address already has an account it gets a notice instead of a link (the reply
-        is the same). Raises InvalidInput (``email``: EMAIL_INVALID | EMAIL_UNCHANGED;
-        ``password``: PASSWORD_WRONG), TooMany(TOO_MANY_ATTEMPTS)."""
+        is the same). At most ``mail_max_per_target`` of these per new address and of notices per
+        current address in a mail window: past it that email is not sent (the reply is the same).
+        Raises InvalidInput (``email``: EMAIL_INVALID | EMAIL_UNCHANGED; ``password``:
+        PASSWORD_WRONG), TooMany(TOO_MANY_ATTEMPTS: sign-in limits, or the per-client mail limit)."""
         profile = self._profile(applicant_id)
         keys = self.w.keys()
         normalised = normalise_email(email)
@@ -196,13 +203,21 @@ class SelfService:
         if new_key == profile["email_key"] or same_address(keys, profile["email"], new_key):
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue("email", "EMAIL_UNCHANGED")])
         self.accounts.check_password(profile, password, client_ip)
+        limits = self.accounts.mail_limits
+        limits.client_request(client_ip)  # 1 write; each target below 1 more
         typed, base = email.strip(), self.s.public_base_url
-        notice = mail.email_message(mail.TRANSACTIONAL, "email_change_notice", profile["email"], {"base": base},
-                                    ref=applicant_id)
+        notices = [mail.email_message(mail.TRANSACTIONAL, "email_change_notice", profile["email"], {"base": base},
+                                      ref=applicant_id)]
+        if not limits.target_allows("email_change_notice", normalise_email(profile["email"])):
+            notices = []
+        if not limits.target_allows("change_email", normalised):  # the link and email_in_use alike
+            if notices:
+                self._send(notices)
+            return
         if find_email(self.w.store, keys, normalised):
             taken = mail.email_message(mail.TRANSACTIONAL, "email_in_use", typed, {"base": base},
                                        ref=secrets.token_hex(8))
-            self._send([taken, notice])
+            self._send([taken, *notices])
             return
         now = clock.now()
         raw, hashed = new_token()
@@ -214,7 +229,7 @@ class SelfService:
             "email_generation": int(profile.get("email_generation", 0)),
             "new_email": typed, "new_email_key": new_key, "new_email_kid": kid,
             "expires_at": clock.iso(expires), "ttl": int(expires.timestamp()) + 86400})
-        self._send([link, notice], [token])
+        self._send([link, *notices], [token])
 
     def delete_account(self, applicant_id: str, password: str, client_ip: str) -> None:
         """Erase everything held about the applicant, as an operator's ``applicant delete`` does

@@ -12,7 +12,7 @@ from functools import cached_property
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.funnel import FunnelCounters
 from prakerja.adapters.outbox import Outbox
-from prakerja.adapters.secrets import Keys, load_keys
+from prakerja.adapters.secrets import Keys, load_keys, load_text
 from prakerja.services.funnel import Funnel
 from prakerja.services.security import AccessTokens
 from prakerja.settings import Settings
@@ -42,6 +42,11 @@ class Wiring:
     def keys(self) -> Keys:
         """The current key material (cached for a few minutes by Powertools)."""
         return load_keys(self.settings.secrets_name)
+
+    def origin_secret(self) -> str:
+        """The value CloudFront adds to requests for the API (``origin_secret_name``; cached
+        for a few minutes), or "" when no secret is configured (then no header is trusted)."""
+        return load_text(self.settings.origin_secret_name) if self.settings.origin_secret_name else ""
 
     @cached_property
     def access_tokens(self) -> AccessTokens:
