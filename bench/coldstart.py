@@ -6,8 +6,11 @@ What a Lambda cold start costs in Python code is the import of the handler modul
 ``Handler`` in template.yaml): every module it pulls in and everything it does at module scope
 (settings, clients, FastAPI routes, pydantic models). Each measurement is one fresh interpreter that
 sets ``sys.path`` as Lambda does (the function's directory, then ``src/``, the layer), imports the
-handler module and takes the handler attribute; the time is that process's own ``perf_counter``
-around the import (the interpreter's start is not in it; its empty start is printed for reference).
+handler module and takes the handler attribute, timing only that import in the process itself
+(the interpreter's start is not in it; its empty start is printed for reference). Both its CPU
+time (user + system) and its wall time are printed; the ratios use CPU time, which does not grow
+when other processes share the machine's cores (wall time on a loaded 2-core machine doubles
+from one run to the next; CPU time moves by about a tenth).
 ``.pyc`` files are compiled first (``compileall``), as in a deployment package, and one untimed
 warm-up round fills the file cache.
 
@@ -19,9 +22,9 @@ process: a function that calls the network at import fails the benchmark (that i
 The same run measures the naive baseline ``bench/naive_baseline.py`` (FastAPI + Mangum +
 Powertools Tracer, Logger, Metrics + a boto3 DynamoDB resource at import) in the same virtualenv,
 each round in a shuffled order of functions and baseline so the machine's noise hits all alike;
-every figure is the median over the rounds, and each function's ratio to the baseline is what
-means the same on a slow 2-core machine and a fast one. The goal: every HTTP function at or
-below 0.5x the baseline.
+every figure is the median over the rounds, and each function's ratio to the baseline (median
+CPU seconds over median CPU seconds) is what means the same on a slow 2-core machine and a fast
+one. The goal: every HTTP function at or below 0.5x the baseline.
 
 A second reference, ``bench/framework_only.py`` (a FastAPI app behind Mangum and nothing else),
 shows what every HTTP function pays for its framework alone.

@@ -57,8 +57,9 @@ class MinistryReply(BaseModel):
 class Ministry:
     """HTTP client of the ministry service (one per process, connection pooling).
 
-    httpx is imported here, not with the module: the biodata function imports this module's
-    package for the envelope context only and never calls the ministry (its cold start)."""
+    httpx is imported here, not with the module: the biodata function imports this module
+    (through ``services.nik_check``, for the envelope context) but never calls the ministry, so
+    its cold start does without httpx."""
 
     def __init__(self, base_url: str, timeout_seconds: float) -> None:
         import httpx
