@@ -13,7 +13,7 @@ APP_VENV = $$(scripts/venv.sh app requirements/app.lock)
 SAM_VENV = $$(scripts/venv.sh sam requirements/sam.lock)
 CHECKOV_VENV = $$(scripts/venv.sh checkov requirements/checkov.lock)
 
-.PHONY: ops run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik lock help deploy-web
+.PHONY: ops run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik bench-coldstart lock help deploy-web
 
 help:
 	@echo "make run     - the local stack on http://127.0.0.1:$(PORT) (API, mailbox, clock, ministry)"
@@ -64,6 +64,12 @@ bench-nik:
 # The draw over 1, 3 and 6 million participants, and reading 50,000 members per shard count.
 bench-selection:
 	@venv=$(APP_VENV) && $$venv/bin/python bench/selection.py
+
+# Cold start of every function (import + module-scope init, fresh process, .pyc present) against a
+# naive FastAPI + Mangum + Powertools + boto3 baseline in the same run; RUNS rounds (default 7).
+RUNS ?= 7
+bench-coldstart:
+	@venv=$(APP_VENV) && $$venv/bin/python bench/coldstart.py --runs $(RUNS)
 
 # The web client (web/) to its bucket, then a CloudFront invalidation. Needs the aws CLI and
 # credentials for the deployed stack (STACK, REGION: samconfig.toml's dev stack by default); pages

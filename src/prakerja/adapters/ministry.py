@@ -8,10 +8,12 @@ queue. A parsed reply is a definitive outcome.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 Outcome = Literal["VERIFIED", "REJECTED"]
 Reason = Literal["NOT_FOUND", "DATA_MISMATCH", "DECEASED", "INACTIVE", "NOT_CITIZEN", "EXCLUDED"]
@@ -53,13 +55,21 @@ class MinistryReply(BaseModel):
 
 
 class Ministry:
-    """HTTP client of the ministry service (one per process, connection pooling)."""
+    """HTTP client of the ministry service (one per process, connection pooling).
+
+    httpx is imported here, not with the module: the biodata function imports this module
+    (through ``services.nik_check``, for the envelope context) but never calls the ministry, so
+    its cold start does without httpx."""
 
     def __init__(self, base_url: str, timeout_seconds: float) -> None:
+        import httpx
+
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_seconds)
 
     def verify(self, request_id: str, nik: str, full_name: str, date_of_birth: str) -> MinistryReply:
         """Ask the ministry to verify one person. Raises MinistryUnavailable when transient."""
+        import httpx
+
         try:
             response = self.http.post("/v1/nik/verify", json={
                 "request_id": request_id, "nik": nik, "full_name": full_name, "date_of_birth": date_of_birth})

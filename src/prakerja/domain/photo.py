@@ -47,8 +47,10 @@ import math
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageCms, ImageFile, ImageOps
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms, ImageFile, ImageOps
 
 __all__ = [
     "CORRUPT",
@@ -195,10 +197,19 @@ def normalise(data: bytes, limits: Limits = Limits()) -> Normalised:
     return Normalised(out.getvalue(), img.width, img.height, source_type)
 
 
+@cache
+def _load_pillow() -> None:
+    """Import Pillow into this module (once per process, at the first photo): the KTP upload
+    function imports this module for its limits and presigns without ever loading Pillow."""
+    global Image, ImageCms, ImageFile, ImageOps
+    from PIL import Image, ImageCms, ImageFile, ImageOps
+
+
 def _decode(data: bytes, source_type: str, limits: Limits) -> tuple[Image.Image, tuple[int, int]]:
     """Open, decode in full (JPEG at reduced scale when possible) and orient the image.
 
     Returns the oriented image and the full-resolution displayed size (width, height)."""
+    _load_pillow()
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is on: truncated photos would pass")
     fmt = _PILLOW_FORMAT[source_type]

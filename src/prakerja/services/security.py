@@ -9,25 +9,43 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from prakerja import clock
 from prakerja.adapters.secrets import Keys
 from prakerja.domain.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 
 class Passwords:
     """argon2id hashing with parameters from settings (OWASP minimum: 19 MiB, 2 iterations, 1 lane).
 
     ``verify`` spends about the same time whether or not the account exists (a dummy hash is
-    verified for unknown accounts)."""
+    verified for unknown accounts).
+
+    Cold start: argon2 is imported, and the dummy hash (one full argon2id hash, about 0.1 s of
+    CPU) made, on the first password operation, not when the function imports: most requests of
+    the register function (sessions, refresh, ``GET /v1/me``) never check a password."""
 
     def __init__(self, memory_kib: int, iterations: int, parallelism: int) -> None:
-        self.hasher = PasswordHasher(memory_cost=memory_kib, time_cost=iterations, parallelism=parallelism)
-        self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+        self.memory_kib, self.iterations, self.parallelism = memory_kib, iterations, parallelism
+
+    @cached_property
+    def hasher(self) -> PasswordHasher:
+        """The argon2id hasher with these parameters (created on first use)."""
+        from argon2 import PasswordHasher
+
+        return PasswordHasher(memory_cost=self.memory_kib, time_cost=self.iterations, parallelism=self.parallelism)
+
+    @cached_property
+    def _dummy(self) -> str:
+        # verified in place of an unknown account's hash; two threads racing here each make a valid one
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
         """An encoded argon2id hash of ``password``."""
@@ -35,6 +53,8 @@ class Passwords:
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """Whether ``password`` matches ``stored_hash`` (None = unknown account: always False)."""
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
             self.hasher.verify(stored_hash or self._dummy, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.funnel import FunnelCounters
 from prakerja.adapters.outbox import Outbox
 from prakerja.adapters.secrets import Keys, load_keys, load_text
 from prakerja.services.funnel import Funnel
-from prakerja.services.security import AccessTokens
 from prakerja.settings import Settings
+
+if TYPE_CHECKING:
+    from prakerja.services.security import AccessTokens
 
 
 @dataclass
@@ -50,6 +53,10 @@ class Wiring:
 
     @cached_property
     def access_tokens(self) -> AccessTokens:
+        """Access tokens (JWT); imported here so the queue and schedule workers, which never see a
+        token, do not load PyJWT and cryptography at cold start (``make bench-coldstart``)."""
+        from prakerja.services.security import AccessTokens
+
         return AccessTokens(self.keys, self.settings.access_token_seconds)
 
 
