@@ -320,8 +320,20 @@ class PersonalData:
             counts["linked_items"] += len(last)
         else:
             self.data.delete(self.data.applicants_table, held.partition)
+        # a KTP worker that was checking a photo meanwhile may have written its output after the
+        # first sweep: with the profile gone it writes nothing more (services.ktp), so this second
+        # sweep (one listing per prefix, usually empty) leaves no photo behind
+        counts["photo_versions"] += self._delete_photos(applicant_id)
         logger.info("applicant erased", extra={"applicant_id": applicant_id, **counts})
         return counts
+
+
+    def _delete_photos(self, applicant_id: str) -> int:
+        """Delete every version of the applicant's photos still in the bucket; how many went."""
+        if not self.photos:
+            return 0
+        found = [v for prefix in PHOTO_PREFIXES for v in self.photos.versions_under(f"{prefix}{applicant_id}/")]
+        return self.photos.delete_versions(found) if found else 0
 
 
 def _aad(applicant_id: str, field_name: str) -> str:
