@@ -116,6 +116,20 @@ def test_sign_in_returns_only_to_the_sites_own_pages(page, web_stack) -> None:
     page.wait_for_url(f"{web_stack.url}/akun?x=1#ganti")
 
 
+def test_the_apis_confirmation_page_works_under_its_content_security_policy(page, web_stack) -> None:
+    # the page the API serves for an emailed link opened straight (not the web client's page):
+    # its hashed inline script runs under the CSP (a blocked script would leave no result and a
+    # console error, which the page fixture fails on)
+    email = "tono.csp@example.id"
+    assert web_stack.http.post("/v1/accounts", json={"email": email, "password": PASSWORD,
+                                                     "consent": True}).status_code == 202
+    token = web_stack.token(web_stack.link(web_stack.mail(email, "konfirmasi")))
+    reply = page.goto(f"/v1/email-verifications/{token}")
+    assert "frame-ancestors 'none'" in reply.headers["content-security-policy"]
+    page.get_by_role("button", name="Konfirmasi / Confirm").click()
+    expect(page.locator("#result")).to_have_text("Email Anda sudah terkonfirmasi. / Your email is confirmed.")
+
+
 def test_the_site_is_small() -> None:
     # what a phone downloads for the heaviest page (biodata: HTML, CSS, every module, one
     # province's regions), uncompressed; and no file of the site is large
