@@ -14,7 +14,7 @@ from prakerja.services.ktp import KtpPhotos
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
 
-w = build("applicants_table", "ktp_bucket", "secrets_name")
+w = build("applicants_table", "limits_table", "ktp_bucket", "secrets_name")
 ktp = KtpPhotos(w, PhotoStore(w.settings.ktp_bucket, w.settings.presign_region))
 signed_in = bearer(w.access_tokens)
 

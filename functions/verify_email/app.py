@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer, client_ip, trust_cloudfront
 from prakerja.api.i18n import message
-from prakerja.api.pages import confirm_page
+from prakerja.api.pages import confirm_page, page_response
 from prakerja.domain.errors import DomainError
 from prakerja.services.email_verification import EmailVerification
 from prakerja.services.security import AccessClaims
@@ -38,10 +38,10 @@ def describe(token: Token, request: Request) -> dict | Response:
     try:
         links.describe(token)
     except DomainError as exc:
-        return HTMLResponse(confirm_page(False, message(exc.code, "id"), message(exc.code, "en")), status_code=410
-                            if exc.code in {"TOKEN_USED", "TOKEN_EXPIRED"} else 404)
-    return HTMLResponse(confirm_page(True, "Tekan tombol di bawah untuk mengonfirmasi alamat email Anda.",
-                                     "Press the button below to confirm your email address."))
+        return page_response(confirm_page(False, message(exc.code, "id"), message(exc.code, "en")), status_code=410
+                             if exc.code in {"TOKEN_USED", "TOKEN_EXPIRED"} else 404)
+    return page_response(confirm_page(True, "Tekan tombol di bawah untuk mengonfirmasi alamat email Anda.",
+                                      "Press the button below to confirm your email address."))
 
 
 @app.post("/v1/email-verifications/{token}")

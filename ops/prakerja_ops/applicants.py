@@ -2,11 +2,12 @@
 
 * ``show`` prints a masked summary (the address as ``b***@e***.id``, the NIK as
   ``320101******0001``), safe on a shared terminal.
-* ``export`` writes every item held about the person as one JSON document to a file created
-  with mode 0600 (default ``applicant-export-<UTC time>.json`` in the current directory) and prints
-  its path; ``--out -`` prints the document instead. ``--photo-urls SECONDS`` adds presigned GET
-  URLs for the KTP photo versions. Hand the file over through the channel the request came in
-  on, then delete it.
+* ``export`` writes every item held about the person as one JSON document to a new file created
+  with mode 0600 (default ``applicant-export-<UTC time>.json`` in the current directory; never an
+  existing file nor through a symbolic link: ``O_EXCL | O_NOFOLLOW``) and prints its path;
+  ``--out -`` prints the document instead. ``--photo-urls SECONDS`` adds presigned GET URLs for
+  the KTP photo versions. Hand the file over through the channel the request came in on, then
+  delete it. Pending emails' single-use links are redacted (they would still work).
 * ``delete`` erases everything (every version of the photos included) after a confirmation
   (type the address again, or ``--yes``); it prints what went and checks nothing is left.
 
@@ -112,7 +113,8 @@ def cmd_export(ctx: Context) -> int:
         return 0
     path = Path(a.out) if a.out else _default_path(clock.now())
     try:  # the file first: nothing is read (or audited) when it cannot be written
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # a new file only: an existing one (or a symlink planted where the file goes) is refused
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except OSError as exc:
         print(f"error: cannot write {path}: {exc.strerror}", file=ctx.err)
         return 2

@@ -8,6 +8,10 @@ dropped: it drops it only when nothing is left under it and the functions' 5-min
 has run out since the rotation); ``keys status`` shows where it stands. A second HMAC rotation is
 refused until the previous kid is dropped. A JWT rotation needs no re-key: tokens issued before
 it verify until they expire.
+
+A leaked JWT key: ``keys rotate jwt --emergency --yes`` makes a new kid current at once and drops
+every other JWT kid, and ends every refresh token issued before: every session ends (that is the
+point) and applicants sign in again. Functions pick the secret up within their 5-minute cache.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ def register(groups: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("rotate", help="new key id with fresh key material (a new secret version)")
     p.add_argument("kind", choices=("hmac", "jwt"), help="hmac: email/NIK lookups; jwt: access tokens")
+    p.add_argument("--emergency", action="store_true",
+                   help="jwt only, for a leaked key: the new kid is current at once and every other JWT kid and "
+                        "every session is dropped (everyone signs in again)")
     p.add_argument("--yes", action="store_true", help="confirm without asking")
     p.set_defaults(run=cmd_rotate)
 
@@ -63,6 +70,8 @@ def _left(counts: dict[str, int]) -> str:
 
 def cmd_rotate(ctx: Context) -> int:
     kind = ctx.args.kind
+    if ctx.args.emergency:
+        return _rotate_emergency(ctx)
     if not ctx.confirm(f"Rotate the {kind} key of {ctx.target.description}?", kind):
         return 1
     done = service(ctx).rotate(kind)
@@ -79,6 +88,23 @@ def cmd_rotate(ctx: Context) -> int:
     if kind == "hmac":
         ctx.print(f"next: prakerja-ops keys rekey (run until it drops {old}; that is possible from "
                   f"{_wib(done['rekey_from'])})")
+    return 0
+
+
+def _rotate_emergency(ctx: Context) -> int:
+    if ctx.args.kind != "jwt":
+        print("refused: --emergency is for the jwt key only (an hmac key is rotated, then re-keyed)", file=ctx.err)
+        return 2
+    if not ctx.confirm(f"Emergency JWT rotation of {ctx.target.description}: every session ends and every "
+                       "applicant must sign in again.", "emergency"):
+        return 1
+    done = service(ctx).rotate("jwt", emergency=True)
+    ctx.print(f"jwt key rotated in an emergency: {done['old_kid']} -> {done['new_kid']} "
+              f"(secret version {done['version_id']}); {done['new_kid']} is current now")
+    ctx.print(f"dropped {', '.join(done['dropped'])}: every access token signed with them and every refresh token "
+              "issued before now is refused; applicants sign in again")
+    ctx.print(f"functions pick up the new secret within {done['cache_seconds']} s (their cache); "
+              "check with prakerja-ops keys status")
     return 0
 
 
@@ -133,6 +159,8 @@ def cmd_status(ctx: Context) -> int:
             ctx.print(f"{kind}: {part['next']} becomes current at {_wib(part['active_from'])} (already accepted)")
     previous_jwt = ", ".join(f"{p['kid']} (retired {_wib(p['retired_at'])})" for p in j["previous"]) or "none"
     ctx.print(f"jwt: current {j['current']}, previous {previous_jwt}")
+    if j.get("sessions_ended_at"):
+        ctx.print(f"jwt: sessions issued before {_wib(j['sessions_ended_at'])} were ended (emergency rotation)")
     if state["seed"]:
         ctx.print("seed: still in the secret (some kid in use derives from it; rotating both kinds and "
                   "finishing the re-key removes it)")

@@ -69,6 +69,8 @@ class Settings(BaseModel):
     ktp_min_bytes: int = 10_000
     ktp_max_bytes: int = 10_000_000
     ktp_upload_seconds: int = 600
+    # presigned KTP uploads per applicant per clock hour (issue 16); past it 429 TOO_MANY_UPLOADS
+    ktp_presigns_per_hour: int = Field(10, ge=1)
     assessment_minutes: int = 15
     assessment_grace_seconds: int = 120
     assessment_pass_mark: int = 60

@@ -4,7 +4,9 @@ issue 4."""
 
 from __future__ import annotations
 
+import re
 import time
+from itertools import count
 from pathlib import Path
 
 import httpx
@@ -29,12 +31,24 @@ OUTCOMES = [
 ]
 
 
-@pytest.fixture(scope="module")
+_uploaders = count(1)
+
+
+@pytest.fixture
 def applicant(base_url):
-    email = "ktp.uploader@example.id"
+    """A new applicant with a confirmed email (presigns need one, and are limited per hour)."""
+    email = f"ktp.uploader{next(_uploaders)}@example.id"
     password = "kopi-tubruk-2020"
-    httpx.post(f"{base_url}/v1/accounts", json={"email": email, "password": password, "consent": True})
-    tokens = httpx.post(f"{base_url}/v1/sessions", json={"email": email, "password": password}).json()
+    with httpx.Client(base_url=base_url, timeout=60) as http:  # the first call may meet cold starts
+        assert http.post("/v1/accounts", json={"email": email, "password": password,
+                                               "consent": True}).status_code == 202
+        deadline = time.monotonic() + 30
+        while not (mail := http.get("/_local/mailbox", params={"to": email}).json()):
+            assert time.monotonic() < deadline, "no confirmation email"
+            time.sleep(0.3)
+        token = re.search(r"(?:#token=|/v1/email-verifications/)([A-Za-z0-9_-]+)", mail[0]["text"]).group(1)
+        assert http.post(f"/v1/email-verifications/{token}").status_code == 200
+        tokens = http.post("/v1/sessions", json={"email": email, "password": password}).json()
     return {"base": base_url, "refresh": tokens["refresh_token"], "access": tokens["access_token"]}
 
 

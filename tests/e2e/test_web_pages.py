@@ -6,10 +6,11 @@ keyboard reaches the content with a visible focus, and the site is small.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.browser import REPO, axe_check, check_page, i18n_missing, sign_in_browser
+from tests.e2e.browser import PASSWORD, REPO, axe_check, check_page, i18n_missing, sign_in_browser
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
 WEB = REPO / "web"
@@ -86,6 +87,47 @@ def test_keyboard_reaches_the_content_with_a_visible_focus(page, web_stack) -> N
     expect(page.locator("#signup-consent-error")).to_have_text("Persetujuan wajib diberikan.")
     assert page.evaluate("() => document.activeElement.id") == "email"
     assert page.get_by_label("Alamat email").get_attribute("aria-invalid") == "true"
+
+
+# next= values a browser resolves to another host (a backslash is a slash, a tab is dropped), or
+# that name no page of the site: after signing in, the reader lands on /status instead
+FOREIGN_NEXT = ["/%5Cevil.com", "/%09/evil.com", "//evil.com", "https://evil.com/status", "/%5C%5Cevil.com/status",
+                "/tidak-ada"]
+
+
+def test_sign_in_returns_only_to_the_sites_own_pages(page, web_stack) -> None:
+    email = "andi.arah@example.id"
+    web_stack.verified_account(email)
+    # the other host is never really asked (were the redirect followed, the page would fail to load)
+    page.route("**/*", lambda route: route.abort() if urlsplit(route.request.url).hostname == "evil.com"
+               else route.continue_())
+    for raw in FOREIGN_NEXT:
+        page.goto(f"/masuk?next={raw}")
+        page.get_by_label("Alamat email").fill(email)
+        page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Masuk", exact=True).click()
+        page.wait_for_url(f"{web_stack.url}/status")
+        expect(page.locator("h1")).to_be_visible()
+    # one of the site's pages, with its query and fragment, is still where the reader goes
+    page.goto("/masuk?next=%2Fakun%3Fx%3D1%23ganti")
+    page.get_by_label("Alamat email").fill(email)
+    page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    page.wait_for_url(f"{web_stack.url}/akun?x=1#ganti")
+
+
+def test_the_apis_confirmation_page_works_under_its_content_security_policy(page, web_stack) -> None:
+    # the page the API serves for an emailed link opened straight (not the web client's page):
+    # its hashed inline script runs under the CSP (a blocked script would leave no result and a
+    # console error, which the page fixture fails on)
+    email = "tono.csp@example.id"
+    assert web_stack.http.post("/v1/accounts", json={"email": email, "password": PASSWORD,
+                                                     "consent": True}).status_code == 202
+    token = web_stack.token(web_stack.link(web_stack.mail(email, "konfirmasi")))
+    reply = page.goto(f"/v1/email-verifications/{token}")
+    assert "frame-ancestors 'none'" in reply.headers["content-security-policy"]
+    page.get_by_role("button", name="Konfirmasi / Confirm").click()
+    expect(page.locator("#result")).to_have_text("Email Anda sudah terkonfirmasi. / Your email is confirmed.")
 
 
 def test_the_site_is_small() -> None:

@@ -85,6 +85,16 @@ def test_preview_decodes_the_nik_and_stores_nothing(stack):
     assert stack.call("GET", "/v1/me/biodata", token=token).status == 404
 
 
+def test_preview_refuses_unknown_keys_naming_them(stack):
+    token = verified_applicant(stack, "f2@example.id")
+    r = stack.call("POST", "/v1/me/biodata/preview", form() | {"is_admin": True, "nama_ibu": "x"}, token=token)
+    assert r.status == 422 and r.body["code"] == "VALIDATION_FAILED"
+    assert [(f["field"], f["code"]) for f in r.body["fields"]] == [("is_admin", "INVALID"), ("nama_ibu", "INVALID")]
+    # a partial form of known fields is still previewed (the page checks as the person types)
+    r = stack.call("POST", "/v1/me/biodata/preview", {"nik": form()["nik"]}, token=token)
+    assert r.status == 200 and r.body["valid"] is False and r.body["decoded"]
+
+
 def test_under_18_is_refused_at_once(stack, clock):
     token = verified_applicant(stack, "g@example.id")
     young = date(clock.now.year - 17, 1, 1)

@@ -68,6 +68,31 @@ def test_a_browser_gets_a_page_that_confirms_only_on_a_button_press(stack):
     assert used["statusCode"] == 410 and 'id="confirm"' not in used["body"]
 
 
+def test_the_confirmation_page_carries_security_headers_and_hashes_its_only_script(stack):
+    import base64
+    import hashlib
+    import re
+
+    sign_up(stack, "fina@example.id")
+    token = _token(stack, "fina@example.id")
+    for _ in range(2):  # the page for a valid link, then (once spent) for a used one
+        raw = stack.registry.invoke("VerifyEmailFunction", _get_event(stack, token, "text/html"))
+        headers = {k.lower(): v for k, v in raw["headers"].items()}
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["cache-control"] == "no-store"
+        csp = dict(part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";"))
+        assert csp["default-src"] == "'none'" and csp["frame-ancestors"] == "'none'"
+        assert "'unsafe-inline'" not in headers["content-security-policy"]
+        # the one inline script and the one style are allowed by their hashes, and nothing else
+        scripts = re.findall(r"<script>(.*?)</script>", raw["body"], re.S)
+        styles = re.findall(r"<style>(.*?)</style>", raw["body"], re.S)
+        digest = lambda text: "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"  # noqa: E731
+        assert len(scripts) == 1 and csp["script-src"] == digest(scripts[0])
+        assert len(styles) == 1 and csp["style-src"] == digest(styles[0])
+        assert stack.call("POST", f"/v1/email-verifications/{token}").status in (200, 410)
+
+
 def _get_event(stack, token: str, accept: str) -> dict:
     from tests.integration import harness
 

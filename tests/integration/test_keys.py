@@ -359,3 +359,50 @@ def test_a_sign_up_replayed_with_its_idempotency_key_after_a_rotation_is_still_a
     other = stack.call("POST", "/v1/accounts", body | {"password": "lain-sekali-123"},
                        headers={"Idempotency-Key": "kunci-1"})
     assert other.status == 409 and other.body["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+# ---------------------------------------------------------------- JWT emergency rotation (issue 16)
+def test_an_emergency_jwt_rotation_ends_every_session_at_once(stack, clock):
+    # Given a signed-in applicant (an access and a refresh token under k1) and a forger holding k1
+    address = "bocor@example.id"
+    verified_applicant(stack, address)
+    session = sign_in(stack, address)
+    old_keys = keys_from_document(secret(stack))
+    aid = stack.call("GET", "/v1/me", token=session["access_token"]).body["applicant_id"]
+    forged = AccessTokens(lambda: old_keys, 900).issue(aid, "family")
+    # When the operator rotates the JWT key in an emergency
+    code, out, err = ops("keys", "rotate", "jwt", "--emergency", "--yes")
+    assert code == 0, err
+    assert "k1 -> k2" in out and "k2 is current now" in out
+    document = secret(stack)
+    assert document["jwt_kid"] == "k2" and document["previous_jwt_kids"] == [] and "k1" not in document.get("keys", {})
+    # Then at once (no clock moved) the old access token, the forged one and the refresh token are refused
+    for token in (session["access_token"], forged):
+        r = stack.call("GET", "/v1/me", token=token)
+        assert r.status == 401 and r.body["code"] == "TOKEN_INVALID"
+    r = stack.call("POST", "/v1/sessions/refresh", {"refresh_token": session["refresh_token"]})
+    assert r.status == 401 and r.body["code"] == "REFRESH_INVALID"
+    # And a fresh sign-in works, under k2, and refreshes
+    fresh = sign_in(stack, address)
+    assert jwt.get_unverified_header(fresh["access_token"])["kid"] == "k2"
+    assert stack.call("GET", "/v1/me", token=fresh["access_token"]).status == 200
+    r = stack.call("POST", "/v1/sessions/refresh", {"refresh_token": fresh["refresh_token"]})
+    assert r.status == 200, r.body
+    assert "sessions issued before" in ops("keys", "status")[1]
+
+
+def test_an_emergency_rotation_overrides_a_pending_one_and_needs_yes(stack):
+    code, _, err = ops("keys", "rotate", "jwt", "--emergency")
+    assert code == 1 and "needs --yes" in err
+    assert secret(stack)["jwt_kid"] == "k1"
+    code, _, err = ops("keys", "rotate", "hmac", "--emergency", "--yes")
+    assert code == 2 and "jwt key only" in err
+    # an ordinary rotation is pending (k2 not yet current): the emergency drops k1 and k2 alike
+    assert ops("keys", "rotate", "jwt", "--yes")[0] == 0
+    code, out, err = ops("keys", "rotate", "jwt", "--emergency", "--yes")
+    assert code == 0, err
+    assert "k1 -> k3" in out and "dropped k2, k1" in out
+    document = secret(stack)
+    assert document["jwt_kid"] == "k3" and document["previous_jwt_kids"] == []
+    assert "jwt" not in document.get("active_from", {})
+    assert keys_from_document(document).jwt_kids == ("k3",)

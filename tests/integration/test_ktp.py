@@ -11,7 +11,8 @@ import boto3
 import pytest
 from PIL import Image
 
-from tests.integration.support import verified_applicant
+from tests.integration.accounts_support import header
+from tests.integration.support import PASSWORD, sign_in, sign_up, verified_applicant
 
 PHOTOS = Path(__file__).parents[1] / "fixtures" / "photos"
 
@@ -127,3 +128,105 @@ def test_a_malformed_notification_fails_back_to_the_queue(stack):
                           "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q",
                           "awsRegion": "ap-southeast-3"}]}
     assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+# ---------------------------------------------------------------- gates (issue 16)
+def test_a_presign_needs_a_verified_email(stack):
+    sign_up(stack, "belum@example.id")
+    token = sign_in(stack, "belum@example.id")["access_token"]
+    r = stack.call("POST", "/v1/me/documents/ktp", {"content_type": "image/jpeg"}, token=token)
+    assert r.status == 403 and r.body["code"] == "EMAIL_NOT_VERIFIED"
+
+
+def test_a_presign_needs_active_consent(stack):
+    token = verified_applicant(stack, "tarik@example.id")
+    assert stack.call("DELETE", "/v1/me/consent", token=token).status == 200
+    r = stack.call("POST", "/v1/me/documents/ktp", {"content_type": "image/jpeg"}, token=token)
+    assert r.status == 403 and r.body["code"] == "CONSENT_WITHDRAWN"
+    assert stack.call("PUT", "/v1/me/consent", {"consent": True}, token=token).status == 200
+    presign(stack, token)
+
+
+def test_presigns_are_limited_per_applicant_per_hour(stack, clock):
+    token, other = verified_applicant(stack, "rajin@example.id"), verified_applicant(stack, "lain@example.id")
+    clock.advance(10 * 60)  # 03:10 UTC: 50 minutes to the next hour
+    for _ in range(10):
+        presign(stack, token)
+    r = stack.call("POST", "/v1/me/documents/ktp", {"content_type": "image/jpeg"}, token=token)
+    assert r.status == 429 and r.body["code"] == "TOO_MANY_UPLOADS"
+    assert header(r, "Retry-After") == str(50 * 60)
+    presign(stack, other)  # per applicant: someone else is not held up
+    clock.advance(50 * 60)  # the next hour (a new access token: the old one has expired)
+    presign(stack, sign_in(stack, "rajin@example.id")["access_token"])
+
+
+# ---------------------------------------------------------------- erasure (issue 16)
+def photo_keys(stack, applicant_id: str) -> list[str]:
+    """Every version and delete marker in the KTP bucket under the applicant's id."""
+    reply = boto3.client("s3").list_object_versions(Bucket=stack.env("KTP_BUCKET"))
+    return [v["Key"] for v in reply.get("Versions", []) + reply.get("DeleteMarkers", []) if applicant_id in v["Key"]]
+
+
+def partition(stack, applicant_id: str) -> list[dict]:
+    from boto3.dynamodb.conditions import Key
+
+    t = boto3.resource("dynamodb").Table(stack.env("APPLICANTS_TABLE"))
+    return t.query(KeyConditionExpression=Key("pk").eq(f"APP#{applicant_id}"))["Items"]
+
+
+def test_no_presign_after_erasure_and_a_late_upload_is_deleted(stack):
+    # Given an applicant holding a presigned POST who then deletes the account
+    token = verified_applicant(stack, "hapus@example.id")
+    grant = presign(stack, token)
+    applicant_id = grant["fields"]["key"].split("/")[1]
+    assert stack.call("DELETE", "/v1/me", {"password": PASSWORD}, token=token).status == 204
+    # Then a new presign is refused (the access token outlives the account)
+    r = stack.call("POST", "/v1/me/documents/ktp", {"content_type": "image/jpeg"}, token=token)
+    assert r.status in (401, 404) and r.body["code"] in {"TOKEN_INVALID", "NOT_FOUND"}
+    # And the photo posted with the old grant is deleted by the worker, recording nothing
+    upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert photo_keys(stack, applicant_id) == []
+    assert partition(stack, applicant_id) == []
+
+
+def test_an_account_erased_while_the_worker_checks_keeps_nothing(stack, monkeypatch):
+    from prakerja.adapters.storage import PhotoStore
+    from prakerja.services.privacy import PersonalData
+    from prakerja.services.wiring import build
+
+    token = verified_applicant(stack, "tengah@example.id")
+    grant = presign(stack, token)
+    applicant_id = grant["fields"]["key"].split("/")[1]
+    upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
+    read = PhotoStore.read
+
+    def read_then_erase(self, *args, **kwargs):
+        data = read(self, *args, **kwargs)
+        PersonalData.from_wiring(build("applicants_table", "ktp_bucket")).erase(applicant_id)  # mid-check
+        return data
+
+    monkeypatch.setattr(PhotoStore, "read", read_then_erase)
+    # When the worker goes on to normalise and store the photo after the erasure
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    # Then what it wrote is gone and nothing was recorded (no profile, no upload record)
+    assert photo_keys(stack, applicant_id) == []
+    assert partition(stack, applicant_id) == []
+    assert stack.call("GET", "/v1/me", token=token).status == 401
+
+
+def test_erasure_sweeps_the_bucket_again_after_the_profile(stack, monkeypatch):
+    from prakerja.adapters.applicants import ApplicantStore
+
+    token = verified_applicant(stack, "sapu@example.id")
+    applicant_id = stack.call("GET", "/v1/me", token=token).body["applicant_id"]
+    delete_account = ApplicantStore.delete_account
+
+    def worker_writes_first(self, *args, **kwargs):
+        # a worker that checked the account just before the erasure stores its output now
+        boto3.client("s3").put_object(Bucket=stack.env("KTP_BUCKET"), Key=f"ktp/{applicant_id}/late.jpg", Body=b"x")
+        return delete_account(self, *args, **kwargs)
+
+    monkeypatch.setattr(ApplicantStore, "delete_account", worker_writes_first)
+    assert stack.call("DELETE", "/v1/me", {"password": PASSWORD}, token=token).status == 204
+    assert photo_keys(stack, applicant_id) == []

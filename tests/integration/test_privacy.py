@@ -297,3 +297,43 @@ def test_an_export_to_a_place_it_cannot_write_reads_nothing(stack, tmp_path):
         # Then the command answers an error line and nothing is read, so nothing is audited
         assert code == 2 and err.startswith("error: cannot write") and printed == ""
     assert [r for r in PrivacyAuditLog(stack.env("AUDIT_BUCKET")).records() if r["action"] == "export"] == []
+
+
+def test_an_export_redacts_the_live_links_of_pending_emails(stack, tmp_path):
+    # Given an applicant with a stranded verification email whose single-use link still works
+    verified_applicant(stack, "tautan.hidup@example.id")
+    store = ApplicantStore(stack.env("APPLICANTS_TABLE"))
+    live = "https://x.id/verifikasi-email#token=" + "T" * 43
+    message = mail.email_message(mail.TRANSACTIONAL, "verify_email", "tautan.hidup@example.id", {"link": live},
+                                 ref="stranded")
+    from prakerja import clock
+
+    assert store.transact(Outbox(stack.env("APPLICANTS_TABLE"), {}).put_items([message], clock.now()))
+    out = tmp_path / "export.json"
+    code, _, err = ops("applicant", "export", "tautan.hidup@example.id", "--out", str(out))
+    assert code == 0, err
+    # Then the pending email is listed, its link is not
+    text = out.read_text(encoding="utf-8")
+    assert "T" * 43 not in text
+    pending = json.loads(text)["pending_outbox"]
+    assert [(p["body"]["template"], p["body"]["params"]["link"]) for p in pending] == [
+        ("verify_email", "[redacted: a single-use link, still valid, is not exported]")]
+
+
+def test_an_export_never_overwrites_a_file_nor_follows_a_symlink(stack, tmp_path):
+    # Given an applicant, a file already there and a symlink planted where the export would go
+    verified_applicant(stack, "tak.timpa@example.id")
+    existing = tmp_path / "existing.json"
+    existing.write_text("keep me", encoding="utf-8")
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not yours", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    for out in (existing, link):
+        # When an operator exports to either
+        code, printed, err = ops("applicant", "export", "tak.timpa@example.id", "--out", str(out))
+        # Then it is refused, nothing is written or read (nothing audited), and both stay as they were
+        assert code == 2 and err.startswith("error: cannot write") and printed == ""
+    assert existing.read_text(encoding="utf-8") == "keep me" and target.read_text(encoding="utf-8") == "not yours"
+    assert link.is_symlink()
+    assert [r for r in PrivacyAuditLog(stack.env("AUDIT_BUCKET")).records() if r["action"] == "export"] == []

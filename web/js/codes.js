@@ -72,6 +72,7 @@ export const CODES = {
   "TOO_MANY_ATTEMPTS": ["Terlalu banyak percobaan. Coba lagi setelah waktu yang ditunjukkan.", "Too many attempts. Try again after the time shown."],
   "TOO_MANY_CORRECTIONS": ["Batas perbaikan data hari ini sudah tercapai. Silakan coba lagi besok.", "You have reached today's limit of corrections. Please try again tomorrow."],
   "TOO_MANY_NIK_ATTEMPTS": ["Terlalu banyak percobaan NIK. Silakan coba lagi nanti.", "Too many NIK attempts. Please try again later."],
+  "TOO_MANY_UPLOADS": ["Terlalu banyak unggahan foto KTP dalam satu jam. Silakan coba lagi setelah waktu yang ditunjukkan.", "Too many KTP photo uploads in one hour. Please try again after the time shown."],
   "TOO_SHORT": ["Terlalu pendek.", "Too short."],
   "UNAUTHENTICATED": ["Silakan masuk terlebih dahulu.", "Please sign in first."],
   "UNDER_AGE": ["Usia minimal 18 tahun.", "You must be at least 18 years old."],

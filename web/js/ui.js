@@ -146,9 +146,22 @@ export function showFieldErrors(form, fields, textOf = (f) => f.message) {
   return placed;
 }
 
+// The site's own pages a sign-in may return to (web/*.html, without the sign-in page itself).
+const RETURN_PAGES = new Set(["/", "/index", "/akun", "/biodata", "/daftar", "/gelombang", "/ktp",
+  "/lupa-kata-sandi", "/status", "/tes", "/verifikasi-email"]);
+
+// Where to go after signing in: `?next=` when it is one of this site's pages, else `fallback`.
+// The value is parsed as the browser would resolve it (a backslash counts as a slash, tabs and
+// newlines are dropped: "/%5Cevil.com" and "/%09/evil.com" name another host), then its origin and
+// its path are checked; the normalised path, query and fragment are returned.
 export function nextParam(fallback = "/status") {
   const next = new URLSearchParams(location.search).get("next") || "";
-  return next.startsWith("/") && !next.startsWith("//") ? next : fallback;
+  if (!next.startsWith("/")) return fallback;
+  let url;
+  try { url = new URL(next, location.origin); } catch { return fallback; }
+  if (url.origin !== location.origin) return fallback;
+  if (!RETURN_PAGES.has(url.pathname.replace(/\.html$/, ""))) return fallback;
+  return url.pathname + url.search + url.hash;
 }
 
 // The token of an emailed link (#token=...). A new link opened in the same tab changes only the

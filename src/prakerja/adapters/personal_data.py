@@ -15,9 +15,9 @@ citizen's own ``DELETE /v1/me``). Where each kind of item is found, without a ta
   every shard of ``OutboxIndex``, bounded by the outbox's size; the caller picks those that name
   the applicant.
 * Limits table: the per-applicant counters ``COUNT#resend#<id>``, ``COUNT#reset-mail#<id>``,
-  ``QUOTA#corrections#<id>``, ``QUOTA#nik_used#<id>`` (one Query each). Sign-in failure counters
-  are keyed by an HMAC of the email key and the client address and cannot be found without the
-  address; they hold no personal data and expire within two windows (30 minutes).
+  ``QUOTA#corrections#<id>``, ``QUOTA#nik_used#<id>``, ``QUOTA#ktp_presigns#<id>`` (one Query
+  each). Sign-in failure counters are keyed by an HMAC of the email key and the client address
+  and cannot be found without the address; they hold no personal data and expire within two windows (30 minutes).
 * Batches table: ``BATCH#<batch>#M#<shard>`` / ``<id>`` (the shard is a function of the id) and
   the priority entries ``BATCH#<batch>#P#A#<id>`` and ``BATCH#<batch>#P#N#<nik_hmac>``, for
   every batch (a short list).
@@ -44,7 +44,8 @@ from prakerja.adapters.dynamo import is_condition_failure, plain
 APPLICANT_INDEX = "ApplicantIndex"
 OUTBOX_INDEX = "OutboxIndex"
 #: Limits-table counters whose subject is the applicant id (``<prefix><applicant_id>``)
-LIMIT_PREFIXES = ("COUNT#resend#", "COUNT#reset-mail#", "QUOTA#corrections#", "QUOTA#nik_used#")
+LIMIT_PREFIXES = ("COUNT#resend#", "COUNT#reset-mail#", "QUOTA#corrections#", "QUOTA#nik_used#",
+                  "QUOTA#ktp_presigns#")
 
 
 def _query_all(t: Any, **kwargs: Any) -> list[dict]:

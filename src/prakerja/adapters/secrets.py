@@ -11,7 +11,8 @@ The secret (``AppSecrets`` in template.yaml) is a JSON document. The original sh
      "keys": {"k2": "<base64url, 32 random bytes>", "h2": "..."},
      "rotated_at": {"jwt": "<ISO UTC>", "hmac": "<ISO UTC>"},
      "active_from": {"jwt": "<ISO UTC>", "hmac": "<ISO UTC>"},
-     "retired_at": {"k1": "<ISO UTC>", "h1": "<ISO UTC>"}}
+     "retired_at": {"k1": "<ISO UTC>", "h1": "<ISO UTC>"},
+     "session_epoch": 1}                      # raised by an emergency JWT rotation: older refresh tokens are dead
 
 **Two phases.** Functions cache the secret for up to ``MAX_AGE_SECONDS``, so right after a
 rotation some still hold the version before it. A new kid therefore becomes current only at its
@@ -66,6 +67,9 @@ class Keys:
     previous_jwt_kids: tuple[str, ...] = ()
     previous_hmac_kids: tuple[str, ...] = ()
     material: Mapping[str, bytes] = field(default_factory=dict)
+    #: refresh tokens carry the epoch they were issued in; one from a lower epoch is refused (an
+    #: emergency JWT rotation raises it; 0 when the secret has none)
+    session_epoch: int = 0
 
     @property
     def jwt_kids(self) -> tuple[str, ...]:
@@ -103,7 +107,8 @@ def keys_from_document(value: Mapping[str, Any]) -> Keys:
     hmac_kid, previous_hmac = _as_of(str(value["hmac_kid"]), value.get("previous_hmac_kids"),
                                      active_from.get("hmac"))
     return Keys(seed=str(value.get("seed") or "").encode(), jwt_kid=jwt_kid, hmac_kid=hmac_kid,
-                previous_jwt_kids=previous_jwt, previous_hmac_kids=previous_hmac, material=material)
+                previous_jwt_kids=previous_jwt, previous_hmac_kids=previous_hmac, material=material,
+                session_epoch=int(value.get("session_epoch") or 0))
 
 
 def pending(value: Mapping[str, Any], kind: str) -> bool:

@@ -83,6 +83,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "NOT_ELIGIBLE": ("Langkah pendaftaran belum lengkap.", "Registration steps are not complete."),
     # KTP
     "UPLOAD_UNKNOWN": ("Unggahan tidak dikenal.", "Unknown upload."),
+    "TOO_MANY_UPLOADS": (
+        "Terlalu banyak unggahan foto KTP dalam satu jam. Silakan coba lagi setelah waktu yang ditunjukkan.",
+        "Too many KTP photo uploads in one hour. Please try again after the time shown.",
+    ),
     # biodata / NIK
     "NIK_FORMAT": ("NIK harus 16 angka.", "The NIK must be 16 digits."),
     "NIK_REGION_UNKNOWN": ("Kode wilayah pada NIK tidak dikenal.", "The NIK's region code is unknown."),

@@ -12,7 +12,8 @@ carrier NAT) the answer is 429 ``TOO_MANY_ATTEMPTS`` with Retry-After, never a s
 
 Sessions: a refresh token belongs to a family (one sign-in) and carries the profile's
 ``session_generation`` at issue; raising the generation (password reset or change) kills every
-refresh token issued before.
+refresh token issued before. Each refresh token also carries the secret's ``session_epoch``: an
+emergency JWT rotation raises it and so kills every refresh token of every applicant issued before.
 """
 
 from __future__ import annotations
@@ -303,6 +304,9 @@ class Accounts:
         if item.get("rotated_at"):
             self.w.store.revoke_family(item["family"], clock.iso(now), self._family_ttl())
             raise Unauthorized("REFRESH_INVALID")
+        keys = self.w.keys()  # cached: no extra read
+        if int(item.get("epoch", 0)) < keys.session_epoch:
+            raise Unauthorized("REFRESH_INVALID")
         profile = self.w.store.get_profile(item["applicant_id"])
         generation = int(item.get("generation", 0))
         if not profile or generation != int(profile.get("session_generation", 0)):
@@ -333,8 +337,12 @@ class Accounts:
 
     def _refresh_item(self, applicant_id: str, family: str, generation: int) -> dict:
         expires = clock.now() + timedelta(seconds=self.s.refresh_token_seconds)
-        return {"applicant_id": applicant_id, "family": family, "generation": generation,
+        item = {"applicant_id": applicant_id, "family": family, "generation": generation,
                 "expires_at": clock.iso(expires), "ttl": int(expires.timestamp())}
+        epoch = self.w.keys().session_epoch
+        if epoch:  # 0 (no emergency rotation yet) is left out, as in items written before epochs
+            item["epoch"] = epoch
+        return item
 
     def _family_ttl(self) -> int:
         return clock.epoch() + self.s.refresh_token_seconds

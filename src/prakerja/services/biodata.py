@@ -63,7 +63,12 @@ class BiodataService:
     def preview(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Check a form without storing it: ``{valid, errors, warnings, decoded}``.
 
-        Reveals nothing about other applicants (not whether a NIK is registered)."""
+        Reveals nothing about other applicants (not whether a NIK is registered). A key that is
+        not a field of :class:`Biodata` is refused outright, as ``PUT`` refuses it: raises
+        InvalidInput(VALIDATION_FAILED) naming each such key (code ``INVALID``)."""
+        unknown = sorted(str(k) for k in raw if k not in Biodata.model_fields)
+        if unknown:
+            raise InvalidInput("VALIDATION_FAILED", [FieldIssue(k[:64], "INVALID") for k in unknown[:20]])
         today = wib_date(clock.now())
         try:
             form = Biodata.model_validate(raw)

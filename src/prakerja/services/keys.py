@@ -9,6 +9,12 @@ owes nothing to a leaked seed or key; functions pick the version up within
 * **JWT** (``rotate("jwt")``): tokens are signed with the new kid at once; the old kid joins
   ``previous_jwt_kids`` so tokens issued before still verify until they expire (15 minutes).
   Previous JWT kids retired more than ``JWT_KEEP_SECONDS`` ago are dropped at the next rotation.
+* **JWT, emergency** (``rotate("jwt", emergency=True)``, for a leaked signing key): the new kid
+  is current at once (no ``active_from``) and every previous JWT kid is dropped, so every access
+  token issued before is refused; raising ``session_epoch`` ends every refresh token issued
+  before too (:meth:`prakerja.services.accounts.Accounts.refresh`). Every applicant signs in
+  again: that is the point. A function still holding the cached secret from before (at most
+  ``MAX_AGE_SECONDS``) keeps the old kid until its cache runs out.
 * **HMAC** (``rotate("hmac")``): writes (email and NIK sentinels, the profile's ``email_key``,
   the biodata's ``nik_key``) use the new kid at once; every lookup tries the new kid, then the
   previous one (:mod:`prakerja.services.lookups`). :meth:`KeyManager.rekey` then moves each
@@ -112,14 +118,19 @@ class KeyManager:
         self._envelopes: Envelopes | None = None
 
     # ------------------------------------------------------------------ rotate
-    def rotate(self, kind: str) -> dict[str, Any]:
+    def rotate(self, kind: str, emergency: bool = False) -> dict[str, Any]:
         """Write a secret version with a new ``kind`` (``hmac`` or ``jwt``) kid of fresh key
         material; the old kid becomes previous. Returns ``{kind, old_kid, new_kid, previous,
-        version_id, cache_seconds, rekey_from}`` (``rekey_from``: hmac only, when the previous kid
-        may be dropped at the earliest). Raises InvalidInput(KEY_KIND_UNKNOWN),
-        Conflict(KEYS_REKEY_UNFINISHED) for hmac while a previous HMAC kid remains."""
+        version_id, cache_seconds, active_from, rekey_from, emergency}`` (``rekey_from``: hmac
+        only, when the previous kid may be dropped at the earliest). ``emergency`` (jwt only):
+        see :meth:`rotate_jwt_emergency`. Raises InvalidInput(KEY_KIND_UNKNOWN; KEY_EMERGENCY_JWT_ONLY),
+        Conflict(KEYS_ROTATION_PENDING; KEYS_REKEY_UNFINISHED for hmac while a previous HMAC kid remains)."""
         if kind not in PREFIX:
             raise InvalidInput("KEY_KIND_UNKNOWN")
+        if emergency:
+            if kind != "jwt":
+                raise InvalidInput("KEY_EMERGENCY_JWT_ONLY")
+            return self.rotate_jwt_emergency()
         document = read_document(self.name)
         keys = keys_from_document(document)
         now = clock.now()
@@ -146,10 +157,39 @@ class KeyManager:
         version = write_document(self.name, compact(document))
         logger.info("key rotated", extra={"kind": kind, "old_kid": old, "new_kid": new})
         result = {"kind": kind, "old_kid": old, "new_kid": new, "previous": document[f"previous_{kind}_kids"],
-                  "version_id": version, "cache_seconds": MAX_AGE_SECONDS, "active_from": active_from}
+                  "version_id": version, "cache_seconds": MAX_AGE_SECONDS, "active_from": active_from,
+                  "emergency": False}
         if kind == "hmac":
             result["rekey_from"] = clock.iso(now + timedelta(seconds=REKEY_GRACE_SECONDS))
         return result
+
+    def rotate_jwt_emergency(self) -> dict[str, Any]:
+        """A leaked JWT key: a new kid of fresh material, current at once; every other JWT kid
+        (the current one, the previous ones and one still pending) is dropped from the secret, and
+        ``session_epoch`` goes up by one, so every access and refresh token issued before is
+        refused. Also allowed while an ordinary JWT rotation is pending. Returns what
+        :meth:`rotate` returns, ``previous`` empty, ``dropped`` the kids removed."""
+        document = read_document(self.name)
+        keys = keys_from_document(document)
+        now = clock.now()
+        at = clock.iso(now)
+        dropped = list(dict.fromkeys([str(document["jwt_kid"]), *keys.jwt_kids]))
+        new = next_kid("jwt", document)
+        retired = document.setdefault("retired_at", {})
+        for kid in dropped:
+            retired[kid] = at
+        document["previous_jwt_kids"] = []
+        document.setdefault("keys", {})[new] = encode_key(secrets.token_bytes(32))
+        document["jwt_kid"] = new
+        document.setdefault("rotated_at", {})["jwt"] = at
+        document.setdefault("active_from", {}).pop("jwt", None)
+        document["session_epoch"] = int(document.get("session_epoch") or 0) + 1
+        document["sessions_ended_at"] = at
+        version = write_document(self.name, compact(document))
+        logger.warning("jwt key rotated in an emergency", extra={"old_kid": keys.jwt_kid, "new_kid": new,
+                                                                 "dropped": dropped})
+        return {"kind": "jwt", "old_kid": keys.jwt_kid, "new_kid": new, "previous": [], "dropped": dropped,
+                "version_id": version, "cache_seconds": MAX_AGE_SECONDS, "active_from": at, "emergency": True}
 
     # ------------------------------------------------------------------ status
     def remaining(self, kids: tuple[str, ...]) -> dict[str, int]:
@@ -186,6 +226,8 @@ class KeyManager:
                             if kid != upcoming]}
         if pending(document, "jwt"):
             jwt["next"], jwt["active_from"] = document["jwt_kid"], document["active_from"]["jwt"]
+        if document.get("sessions_ended_at"):
+            jwt["sessions_ended_at"] = document["sessions_ended_at"]
         return {"hmac": hmac, "jwt": jwt, "seed": "seed" in document,
                 "stale_priority_lists": self.stale_priority_lists(str(document["hmac_kid"]))}
 

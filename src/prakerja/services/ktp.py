@@ -7,6 +7,12 @@ the applicant's KTP, whatever order S3 events arrive in. Everything that lands i
 and clients lie.
 The normalised JPEG is stored under ``ktp/<applicant_id>/<upload_id>.jpg`` and every version of
 the original is deleted (no GPS-tagged original lingers).
+
+Gates (issue 16): a presign needs the account (gone: 401 TOKEN_INVALID), active consent (403
+CONSENT_WITHDRAWN) and a verified email (403 EMAIL_NOT_VERIFIED), and is limited to
+``KTP_PRESIGNS_PER_HOUR`` per applicant per clock hour (429 TOO_MANY_UPLOADS with Retry-After).
+The worker refuses (deletes) an upload whose account is gone, and when the account is erased while
+it runs it deletes what it wrote and records nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from prakerja import clock
+from prakerja.adapters.quota import Quota
 from prakerja.adapters.storage import PhotoStore
+from prakerja.domain import applicant as states
 from prakerja.domain import photo
-from prakerja.domain.errors import FieldIssue, InvalidInput
+from prakerja.domain.errors import FieldIssue, Forbidden, InvalidInput, TooMany, Unauthorized
 from prakerja.observability import logger
+from prakerja.services.consent import require_active
 from prakerja.services.wiring import Wiring
 
 ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
@@ -80,13 +89,17 @@ class KtpPhotos:
         self.photos = photos
         s = w.settings
         self.limits = limits or photo.Limits(min_bytes=s.ktp_min_bytes, max_bytes=s.ktp_max_bytes)
+        self.presigns = Quota(s.limits_table, "ktp_presigns", s.ktp_presigns_per_hour)
 
     def presign(self, applicant_id: str, content_type: str) -> dict[str, Any]:
         """A presigned POST for a new upload: ``{upload_id, url, fields, expires_at, max_bytes,
-        min_bytes, accepted_types}``. Raises InvalidInput(CONTENT_TYPE_UNSUPPORTED)."""
+        min_bytes, accepted_types}``. Raises InvalidInput(CONTENT_TYPE_UNSUPPORTED),
+        Unauthorized(TOKEN_INVALID) when the account is gone, Forbidden(CONSENT_WITHDRAWN |
+        EMAIL_NOT_VERIFIED), TooMany(TOO_MANY_UPLOADS, retry_after: seconds to the next hour)."""
         if content_type not in ACCEPTED_TYPES:
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue("content_type", "CONTENT_TYPE_UNSUPPORTED")])
         now = clock.now()
+        self._gate(applicant_id, now)
         upload_id = uuid.uuid4().hex
         key = upload_key(applicant_id, upload_id)
         expires = now + timedelta(seconds=self.w.settings.ktp_upload_seconds)
@@ -101,14 +114,34 @@ class KtpPhotos:
                 "expires_at": clock.iso(expires), "max_bytes": self.limits.max_bytes,
                 "min_bytes": self.limits.min_bytes, "accepted_types": list(ACCEPTED_TYPES)}
 
+    def _gate(self, applicant_id: str, now: Any) -> None:
+        """The presign's gates, in order: the account, consent, a verified email, the hourly quota.
+        Costs one GetItem (the profile) and one UpdateItem (the Limits table's quota item)."""
+        profile = self.w.store.get_profile(applicant_id)
+        if profile is None:
+            raise Unauthorized("TOKEN_INVALID")
+        require_active(profile)
+        if not states.email_verified(profile["steps"]):
+            raise Forbidden("EMAIL_NOT_VERIFIED")
+        hour = int(now.timestamp()) // 3600
+        if not self.presigns.take(applicant_id, str(hour), expires_at=(hour + 2) * 3600):
+            raise TooMany("TOO_MANY_UPLOADS", retry_after=max(1, (hour + 1) * 3600 - int(now.timestamp())))
+
     def process(self, landed: LandedObject) -> str:
         """Check, normalise and record one landed object. Returns what happened (for logs):
-        ``ignored``, ``duplicate``, ``VALID`` or ``REJECTED:<code>``. Raises on I/O failures
-        (the message then goes back to the queue)."""
+        ``ignored``, ``duplicate``, ``account_gone``, ``VALID`` or ``REJECTED:<code>``. Raises on
+        I/O failures (the message then goes back to the queue).
+
+        An upload whose account is gone (erased, or never there) is deleted, every version. Costs
+        two GetItems of the profile per processed object (before, and after recording)."""
         parts = landed.key.split("/")
         if not landed.key.startswith(UPLOAD_PREFIX) or len(parts) != 3:
             return "ignored"
         applicant_id, upload_id = parts[1], parts[2]
+        if self.w.store.get_profile(applicant_id) is None:
+            self.photos.delete_all_versions(landed.key)
+            logger.info("upload refused: account gone", extra={"upload_id": upload_id})
+            return "account_gone"
         upload = self.w.store.get_upload(applicant_id, upload_id)
         head = self.photos.head(landed.key)
         if upload is None or head is None:
@@ -120,8 +153,24 @@ class KtpPhotos:
         self._mark_processing(applicant_id)
         outcome, reason = self._check(landed.key, version, int(head.get("ContentLength", 0)), applicant_id,
                                       upload_id)
-        self._record(applicant_id, upload, version, outcome, reason)
+        won = self._record(applicant_id, upload, version, outcome, reason)
+        if self.w.store.get_profile(applicant_id) is None:
+            # erased while this ran: what was written goes too (the erasure's second sweep of the
+            # bucket, after the profile, catches a write this check came too early to see)
+            self.photos.delete_all_versions(self._output_key(applicant_id, upload_id))
+            self.photos.delete_all_versions(landed.key)
+            logger.info("upload dropped: account erased while it was checked", extra={"upload_id": upload_id})
+            return "account_gone"
+        if outcome == "VALID":
+            if won:
+                self.w.funnel.reached(applicant_id, "ktp_valid")
+        else:
+            self.w.funnel.outcome("KtpRejected")
         return outcome if reason is None else f"{outcome}:{reason}"
+
+    @staticmethod
+    def _output_key(applicant_id: str, upload_id: str) -> str:
+        return f"{OUTPUT_PREFIX}{applicant_id}/{upload_id}.jpg"
 
     def _check(self, key: str, version: str, size: int, applicant_id: str, upload_id: str) -> tuple[str, str | None]:
         if size < self.limits.min_bytes:
@@ -135,7 +184,7 @@ class KtpPhotos:
         except photo.PhotoRejected as rejected:
             self.photos.delete_all_versions(key)
             return "REJECTED", rejected.code
-        self.photos.write(f"{OUTPUT_PREFIX}{applicant_id}/{upload_id}.jpg", result.jpeg, "image/jpeg")
+        self.photos.write(self._output_key(applicant_id, upload_id), result.jpeg, "image/jpeg")
         self.photos.delete_all_versions(key)
         return "VALID", None
 
@@ -143,7 +192,9 @@ class KtpPhotos:
         at = clock.iso(clock.now())
         self.w.store.set_step(applicant_id, "ktp", "PROCESSING", None, at, {"NOT_STARTED", "REJECTED"})
 
-    def _record(self, applicant_id: str, upload: dict, version: str, outcome: str, reason: str | None) -> None:
+    def _record(self, applicant_id: str, upload: dict, version: str, outcome: str, reason: str | None) -> bool:
+        """Record the outcome on the upload and the profile; every write needs the item to exist
+        (an erased account gets nothing back). True when a VALID photo became the applicant's KTP."""
         store = self.w.store
         at = clock.iso(clock.now())
         store.transact([store.upload_update(applicant_id, upload["upload_id"],
@@ -152,16 +203,14 @@ class KtpPhotos:
         step = {"status": outcome, "reason": reason, "updated_at": at}
         if outcome == "VALID":
             # newest issued valid upload wins, whatever order events arrive in
-            if store.transact([store.update_item(
-                    applicant_id, "PROFILE",
-                    {"steps.ktp": step, "ktp_sequence": upload["sequence"],
-                     "ktp_key": f"{OUTPUT_PREFIX}{applicant_id}/{upload['upload_id']}.jpg"},
-                    condition="attribute_not_exists(ktp_sequence) OR ktp_sequence <= :seq",
-                    cond_values={":seq": upload["sequence"]})]):
-                self.w.funnel.reached(applicant_id, "ktp_valid")
-        else:
-            # a refused photo never replaces a valid KTP
-            store.transact([store.update_item(applicant_id, "PROFILE", {"steps.ktp": step},
-                                              condition="NOT steps.ktp.#st = :valid",
-                                              cond_values={":valid": "VALID"}, cond_names={"#st": "status"})])
-            self.w.funnel.outcome("KtpRejected")
+            return store.transact([store.update_item(
+                applicant_id, "PROFILE",
+                {"steps.ktp": step, "ktp_sequence": upload["sequence"],
+                 "ktp_key": self._output_key(applicant_id, upload["upload_id"])},
+                condition="attribute_exists(pk) AND (attribute_not_exists(ktp_sequence) OR ktp_sequence <= :seq)",
+                cond_values={":seq": upload["sequence"]})])
+        # a refused photo never replaces a valid KTP
+        store.transact([store.update_item(applicant_id, "PROFILE", {"steps.ktp": step},
+                                          condition="attribute_exists(pk) AND NOT steps.ktp.#st = :valid",
+                                          cond_values={":valid": "VALID"}, cond_names={"#st": "status"})])
+        return False

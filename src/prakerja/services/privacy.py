@@ -12,7 +12,8 @@ without a table scan: :mod:`prakerja.adapters.personal_data`.
   NIK and KK decrypted from their KMS envelopes, step states, the NIK check record, the test,
   uploads and every stored version of the KTP photos, batch memberships and priority-list
   entries, email and refresh tokens, the EMAIL#/NIK# sentinels, revoked sessions, per-applicant
-  limits, pending outbox messages) and nothing about anyone else. Left out on purpose: the
+  limits, pending outbox messages) and nothing about anyone else. A pending email's single-use
+  link (``params.link``, or any text holding ``token=``) is redacted: it would still work. Left out on purpose: the
   password hash (its presence is stated) and the SHA-256 hashes that key tokens (random values,
   not personal data: they identify a token, not a person).
 * **delete** (:meth:`PersonalData.erase`, also behind the citizen's own ``DELETE /v1/me``):
@@ -66,6 +67,8 @@ if TYPE_CHECKING:  # the citizen's DELETE /v1/me needs neither (no cryptography 
 EXPORT_FORMAT = "prakerja-personal-data/1"
 AUDIT_FORMAT = "prakerja-privacy-audit/1"
 PHOTO_PREFIXES = ("uploads/", "ktp/")
+#: what an export shows instead of a pending email's single-use link (a live token)
+REDACTED_LINK = "[redacted: a single-use link, still valid, is not exported]"
 T = TypeVar("T")
 
 NOTES = [
@@ -320,8 +323,20 @@ class PersonalData:
             counts["linked_items"] += len(last)
         else:
             self.data.delete(self.data.applicants_table, held.partition)
+        # a KTP worker that was checking a photo meanwhile may have written its output after the
+        # first sweep: with the profile gone it writes nothing more (services.ktp), so this second
+        # sweep (one listing per prefix, usually empty) leaves no photo behind
+        counts["photo_versions"] += self._delete_photos(applicant_id)
         logger.info("applicant erased", extra={"applicant_id": applicant_id, **counts})
         return counts
+
+
+    def _delete_photos(self, applicant_id: str) -> int:
+        """Delete every version of the applicant's photos still in the bucket; how many went."""
+        if not self.photos:
+            return 0
+        found = [v for prefix in PHOTO_PREFIXES for v in self.photos.versions_under(f"{prefix}{applicant_id}/")]
+        return self.photos.delete_versions(found) if found else 0
 
 
 def _aad(applicant_id: str, field_name: str) -> str:
@@ -350,4 +365,9 @@ def _outbox(item: dict) -> dict[str, Any]:
         body = json.loads(body) if isinstance(body, str) else body
     except ValueError:
         pass
+    if isinstance(body, dict) and isinstance(body.get("params"), dict):
+        body = {**body, "params": {k: REDACTED_LINK if k == "link" or (isinstance(v, str) and "token=" in v) else v
+                                   for k, v in body["params"].items()}}
+    elif isinstance(body, str) and "token=" in body:
+        body = REDACTED_LINK
     return {"queue": item.get("queue"), "written_at": item.get("outbox_at"), "body": body}
