@@ -192,17 +192,20 @@ def _create_tables(p: _Provisioner) -> None:
 
 
 def _create_kms_keys(p: _Provisioner) -> None:
-    """Symmetric KMS keys (envelope encryption of personal data); rotation as the template says."""
+    """Symmetric KMS keys (envelope encryption of personal data); rotation as the template says.
+
+    The key policy is left out: it names the functions' IAM roles (SAM creates them on AWS only)
+    and the emulator does not enforce it; tests/infra/test_iam_policies.py checks it instead."""
     kms = p.clients("kms")
     for rid in p.template.resources_of_type("AWS::KMS::Key"):
-        props = p.props(rid)
+        raw = dict(p.template.resources[rid].get("Properties") or {})
+        raw.pop("KeyPolicy", None)
+        props = p.resolver.resolve(raw)
         request: dict[str, Any] = {
             "Description": props.get("Description", rid),
             "KeyUsage": props.get("KeyUsage", "ENCRYPT_DECRYPT"),
             "KeySpec": props.get("KeySpec", "SYMMETRIC_DEFAULT"),
         }
-        if props.get("KeyPolicy"):
-            request["Policy"] = json.dumps(props["KeyPolicy"])
         meta = kms.create_key(**request)["KeyMetadata"]
         if props.get("EnableKeyRotation"):
             kms.enable_key_rotation(KeyId=meta["KeyId"])
@@ -329,6 +332,12 @@ def resolved_environments(template: Template, resources: Resources) -> dict[str,
     return result
 
 
+#: Values on this machine of the parameters a deploy must set (template.yaml gives them no
+#: default, so a deploy cannot fall back to an example host): the local web client and ministry
+#: simulator. Callers' ``parameters`` still override them.
+LOCAL_PARAMETERS = {"PublicBaseUrl": "http://127.0.0.1:8000", "MinistryUrl": "http://127.0.0.1:8010"}
+
+
 def provision(
     target: Any,
     template: Template,
@@ -340,12 +349,15 @@ def provision(
     """Create every resource of ``template`` and return their physical values.
 
     ``target``: a moto server endpoint URL, a boto3 Session, a ``service -> client`` factory, or
-    ``None`` inside ``moto.mock_aws()``. ``parameters`` override template parameter defaults.
+    ``None`` inside ``moto.mock_aws()``. ``parameters`` override template parameter defaults (and
+    :data:`LOCAL_PARAMETERS` for the parameters without one).
     Queue visibility timeouts are ``min(template value, visibility_cap)`` unless
     ``visibility_overrides`` (queue logical id -> seconds) says otherwise.
     """
     clients = client_factory(target)
-    resources = Resources(parameters={**template.parameter_defaults(), **(parameters or {})}, stack_name=name_prefix)
+    defaults = template.parameter_defaults()
+    local = {k: v for k, v in LOCAL_PARAMETERS.items() if k in defaults and not defaults[k]}
+    resources = Resources(parameters={**defaults, **local, **(parameters or {})}, stack_name=name_prefix)
     p = _Provisioner(clients, template, resources)
     _create_kms_keys(p)
     _create_queues(p, visibility_cap, visibility_overrides or {})

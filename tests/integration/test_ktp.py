@@ -103,6 +103,33 @@ def test_the_same_event_twice_is_processed_once(stack):
     assert ktp_status(stack, token)["status"] == "VALID"
 
 
+def test_a_redelivered_event_after_the_clean_up_is_ignored_without_a_head_request(stack):
+    """The worker has no s3:ListBucket (it would list every applicant's keys), and S3 answers a
+    HeadObject of a missing key with 403 to such a caller: a redelivered notification for an
+    original already deleted would fail as "access denied" until the DLQ. The worker therefore
+    finds the current version by listing the key's versions, which it may (uploads/ only)."""
+    from prakerja.adapters.aws import client
+
+    token = verified_applicant(stack, "g@example.id")
+    grant = presign(stack, token)
+    upload(stack, grant, (PHOTOS / "jpg_hdr_iphone_hdr_YES.jpg").read_bytes())
+    event = stack.sqs_event("UploadQueue")
+    calls: list[str] = []
+
+    def record(model, **_):
+        calls.append(model.name)
+
+    events = client("s3").meta.events
+    events.register("before-call.s3", record)
+    try:
+        assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": []}
+        assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": []}  # original gone
+    finally:
+        events.unregister("before-call.s3", record)
+    assert ktp_status(stack, token)["status"] == "VALID"
+    assert "HeadObject" not in calls and calls.count("ListObjectVersions") >= 3, calls
+
+
 def test_the_newest_issued_upload_wins_whatever_order_events_arrive_in(stack):
     token = verified_applicant(stack, "f@example.id")
     older, newer = presign(stack, token), presign(stack, token)

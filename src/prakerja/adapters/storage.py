@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from prakerja.adapters.aws import client, error_code
+from prakerja.adapters.aws import client
 
 
 class PhotoStore:
@@ -33,14 +33,26 @@ class PhotoStore:
             ExpiresIn=expires_seconds,
         )
 
-    def head(self, key: str) -> dict | None:
-        """HeadObject (size, version id, content type) or None when the object is gone."""
-        try:
-            return client("s3").head_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
-                return None
-            raise
+    def latest(self, key: str) -> dict | None:
+        """The current version of ``key`` as ``{"VersionId", "ContentLength" (bytes), "ETag"}``
+        (``VersionId`` empty when the bucket is unversioned), or None when the object is gone
+        (no version, or a delete marker on top).
+
+        A ListObjectVersions of the key, not a HeadObject: without ``s3:ListBucket`` (which the
+        photo worker does not get: it would list every applicant's keys) S3 answers a HeadObject
+        of a missing key with 403, not 404, so a redelivered notification for an original already
+        deleted would look like a permission failure and end in the DLQ. One LIST request."""
+        paginator = client("s3").get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            for entry in page.get("DeleteMarkers", []):
+                if entry["Key"] == key and entry.get("IsLatest"):
+                    return None
+            for entry in page.get("Versions", []):
+                if entry["Key"] == key and entry.get("IsLatest"):
+                    version = str(entry.get("VersionId") or "")
+                    return {"VersionId": "" if version == "null" else version,
+                            "ContentLength": int(entry.get("Size", 0)), "ETag": str(entry.get("ETag", ""))}
+        return None
 
     def read(self, key: str, version_id: str | None = None, limit: int | None = None) -> bytes:
         """The object's bytes (of one version; at most ``limit`` bytes when given)."""

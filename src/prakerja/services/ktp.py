@@ -143,7 +143,7 @@ class KtpPhotos:
             logger.info("upload refused: account gone", extra={"upload_id": upload_id})
             return "account_gone"
         upload = self.w.store.get_upload(applicant_id, upload_id)
-        head = self.photos.head(landed.key)
+        head = self.photos.latest(landed.key)
         if upload is None or head is None:
             logger.info("upload not known or gone", extra={"upload_id": upload_id, "known": upload is not None})
             return "ignored"
