@@ -25,7 +25,7 @@ from urllib.parse import quote
 from prakerja import clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.counters import WindowCounters
-from prakerja.domain.accounts import consent_view, normalise_email, password_issue
+from prakerja.domain.accounts import consent_view, lookup_email, mail_address, normalise_email, password_issue
 from prakerja.domain.errors import Conflict, FieldIssue, Gone, InvalidInput, NotFound, Unauthorized
 from prakerja.services import mail
 from prakerja.services.accounts import Accounts, TokenPair, verification_link
@@ -75,9 +75,9 @@ def confirm_email_change(w: Wiring, hashed: str, item: dict) -> dict:
     profile = store.get_profile(aid)
     if not profile or not address_unchanged(keys, profile, item):
         raise Gone("TOKEN_EXPIRED")
-    new_normalised = normalise_email(item["new_email"])
+    new_normalised = lookup_email(item["new_email"])  # links sent before this release hold the typed form
     new_key, new_kid = lookup_key(keys, new_normalised)
-    swap = store.email_swap(aid, profile["email_key"], new_key, new_kid, item["new_email"], at)
+    swap = store.email_swap(aid, profile["email_key"], new_key, new_kid, new_normalised, at)
     guards = previous_guards(store, keys, "EMAIL", new_normalised, skip=frozenset({profile["email_key"]}))
     if store.transact([store.token_spend(hashed, at), *swap, *guards]):
         w.funnel.reached(aid, "email_verified")
@@ -124,11 +124,12 @@ class SelfService:
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.s.password_reset_seconds)
-        message = mail.email_message(mail.TRANSACTIONAL, "password_reset", profile["email"],
+        message = mail.email_message(mail.TRANSACTIONAL, "password_reset", mail_address(profile["email"]),
                                      {"link": reset_link(self.s.public_base_url, raw)}, ref=profile["applicant_id"])
         token = self.w.store.token_put(hashed, {"purpose": RESET, "applicant_id": profile["applicant_id"],
                                                 "email_key": profile["email_key"],
                                                 "email_generation": int(profile.get("email_generation", 0)),
+                                                "password_generation": int(profile.get("password_generation", 0)),
                                                 "expires_at": clock.iso(expires),
                                                 "ttl": int(expires.timestamp()) + 86400})
         self._send([message], [token])
@@ -151,19 +152,32 @@ class SelfService:
         profile = self.w.store.get_profile(item["applicant_id"])
         if not profile:
             raise NotFound("TOKEN_UNKNOWN")
-        if not address_unchanged(self.w.keys(), profile, item):
+        if not address_unchanged(self.w.keys(), profile, item) or not self._password_unchanged(profile, item):
             raise Gone("TOKEN_EXPIRED")
         at = clock.iso(clock.now())
         store = self.w.store
+        # conditional on the hash read above: a password changed meanwhile (another link, the
+        # signed-in change) kills this link too
         if not store.transact([store.token_spend(hashed, at),
                                store.password_set(profile["applicant_id"], self.accounts.passwords.hash(password),
-                                                  at)]):
-            raise Gone("TOKEN_USED")
+                                                  at, expect_hash=profile["password_hash"])]):
+            spent = store.get_token(hashed)
+            raise Gone("TOKEN_USED" if spent and spent.get("used_at") else "TOKEN_EXPIRED")
         self._send([self._password_changed(profile)])
         return {"status": "PASSWORD_RESET"}
 
+    def _password_unchanged(self, profile: dict, item: dict) -> bool:
+        """Whether the password is the one the reset link (``item``) was issued under: links
+        record the profile's ``password_generation`` (one up per reset and change). Links issued
+        before that field existed compare the last change time with their issue time."""
+        if "password_generation" in item:
+            return int(item["password_generation"]) == int(profile.get("password_generation", 0))
+        changed = profile.get("password_changed_at") or ""
+        issued = clock.parse_iso(item["expires_at"]) - timedelta(seconds=self.s.password_reset_seconds)
+        return not changed or clock.parse_iso(changed) < issued
+
     def _password_changed(self, profile: dict) -> mail.Message:
-        return mail.email_message(mail.TRANSACTIONAL, "password_changed", profile["email"],
+        return mail.email_message(mail.TRANSACTIONAL, "password_changed", mail_address(profile["email"]),
                                   {"base": self.s.public_base_url}, ref=profile["applicant_id"])
 
     # ------------------------------------------------------------------ signed in
@@ -196,23 +210,23 @@ class SelfService:
         if new_key == profile["email_key"] or same_address(keys, profile["email"], new_key):
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue("email", "EMAIL_UNCHANGED")])
         self.accounts.check_password(profile, password, client_ip)
-        typed, base = email.strip(), self.s.public_base_url
-        notice = mail.email_message(mail.TRANSACTIONAL, "email_change_notice", profile["email"], {"base": base},
-                                    ref=applicant_id)
+        base = self.s.public_base_url
+        notice = mail.email_message(mail.TRANSACTIONAL, "email_change_notice", mail_address(profile["email"]),
+                                    {"base": base}, ref=applicant_id)
         if find_email(self.w.store, keys, normalised):
-            taken = mail.email_message(mail.TRANSACTIONAL, "email_in_use", typed, {"base": base},
+            taken = mail.email_message(mail.TRANSACTIONAL, "email_in_use", normalised, {"base": base},
                                        ref=secrets.token_hex(8))
             self._send([taken, notice])
             return
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.s.email_token_seconds)
-        link = mail.email_message(mail.TRANSACTIONAL, "change_email", typed,
+        link = mail.email_message(mail.TRANSACTIONAL, "change_email", normalised,
                                   {"link": verification_link(base, raw)}, ref=applicant_id)
         token = self.w.store.token_put(hashed, {
             "purpose": CHANGE_EMAIL, "applicant_id": applicant_id, "email_key": profile["email_key"],
             "email_generation": int(profile.get("email_generation", 0)),
-            "new_email": typed, "new_email_key": new_key, "new_email_kid": kid,
+            "new_email": normalised, "new_email_key": new_key, "new_email_kid": kid,
             "expires_at": clock.iso(expires), "ttl": int(expires.timestamp()) + 86400})
         self._send([link, notice], [token])
 

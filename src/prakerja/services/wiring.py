@@ -45,7 +45,8 @@ class Wiring:
 
     @cached_property
     def access_tokens(self) -> AccessTokens:
-        return AccessTokens(self.keys, self.settings.access_token_seconds)
+        s = self.settings
+        return AccessTokens(self.keys, s.access_token_seconds, s.access_token_issuer, s.access_token_audience)
 
 
 def build(*required: str) -> Wiring:
