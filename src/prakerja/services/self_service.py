@@ -136,8 +136,14 @@ class SelfService:
 
     def describe_reset(self, raw: str) -> dict:
         """``{purpose, expires_at, status: VALID}`` for a live reset link (spends nothing).
-        Raises NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED)."""
+        Raises NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED; expired also when the
+        account's address or password changed since the link was sent)."""
         _, item = live_token(self.w.store, raw, {RESET})
+        profile = self.w.store.get_profile(item["applicant_id"])
+        if not profile:
+            raise NotFound("TOKEN_UNKNOWN")
+        if not address_unchanged(self.w.keys(), profile, item) or not self._password_unchanged(profile, item):
+            raise Gone("TOKEN_EXPIRED")
         return {"purpose": item["purpose"], "expires_at": item["expires_at"], "status": "VALID"}
 
     def reset_password(self, raw: str, password: str) -> dict:
@@ -145,7 +151,7 @@ class SelfService:
 
         Returns ``{status: PASSWORD_RESET}``. Raises InvalidInput (password policy),
         NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED; expired also when the account's
-        address changed since the link was sent)."""
+        address or password changed since the link was sent)."""
         if code := password_issue(password):
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue("password", code)])
         hashed, item = live_token(self.w.store, raw, {RESET})
