@@ -2,7 +2,8 @@
 
 Item shapes (``pk`` / ``sk``):
 
-* ``APP#<id>`` / ``PROFILE``: email as typed, ``email_key`` (HMAC) and its key id ``email_kid``,
+* ``APP#<id>`` / ``PROFILE``: email in its normalised form (``prakerja.domain.accounts.normalise_email``;
+  profiles written before issue 16 hold it as typed), ``email_key`` (HMAC) and its key id ``email_kid``,
   ``email_generation`` (one up per change of address), password hash,
   ``session_generation`` (refresh and access tokens of older generations are dead; one up per
   sign-out, password reset or change), ``password_generation`` (one up per password reset or
@@ -207,8 +208,8 @@ class ApplicantStore:
 
     def email_swap(self, applicant_id: str, old_key: str, new_key: str, new_kid: str, typed: str,
                    at: str) -> list[dict]:
-        """Transaction items moving the account to a new address (as typed; HMAC ``new_key``): the
-        profile (only if its address is still ``old_key``; the email step becomes VERIFIED, since the
+        """Transaction items moving the account to a new address (``typed``: its normalised form;
+        HMAC ``new_key``): the profile (only if its address is still ``old_key``; the email step becomes VERIFIED, since the
         new address was proven by its link; ``email_generation`` goes up by one, which outdates
         links issued for the old address), the new sentinel (only if the address is free) and the
         removal of the old one. Order: profile, new sentinel, old sentinel."""
