@@ -209,10 +209,10 @@ class ApplicantStore:
     def email_swap(self, applicant_id: str, old_key: str, new_key: str, new_kid: str, typed: str,
                    at: str) -> list[dict]:
         """Transaction items moving the account to a new address (``typed``: its normalised form;
-        HMAC ``new_key``): the profile (only if its address is still ``old_key``; the email step becomes VERIFIED, since the
-        new address was proven by its link; ``email_generation`` goes up by one, which outdates
-        links issued for the old address), the new sentinel (only if the address is free) and the
-        removal of the old one. Order: profile, new sentinel, old sentinel."""
+        HMAC ``new_key``): the profile (only if its address is still ``old_key``; the email step
+        becomes VERIFIED, since the new address was proven by its link; ``email_generation`` goes
+        up by one, which outdates links issued for the old address), the new sentinel (only if the
+        address is free) and the removal of the old one. Order: profile, new sentinel, old sentinel."""
         return [
             {"Update": {
                 "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},

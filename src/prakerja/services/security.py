@@ -150,11 +150,14 @@ def signed_in(tokens: AccessTokens, store: ApplicantStore, token: str) -> Access
     the token's (sign-out, password reset or change) or the profile is gone (erasure).
 
     Cost: one strongly consistent GetItem of the PROFILE (under 4 KB: 1 RCU) per authenticated
-    request. ``GET /v1/me`` uses this read instead of its own, so status polling costs nothing
-    more; every other authenticated route reads 1 RCU more than before. At launch-day rates
-    (2,700 sign-ups/s, each applicant then polling and working through the steps) that is at
-    most one read unit per authenticated call beyond ``/v1/me``, spread over one partition key
-    per applicant (no hot key). Strongly consistent so that a sign-out is final at once.
+    request; strongly consistent so that a sign-out is final at once (eventually consistent
+    would be 0.5 RCU and let a signed-out token through for up to about a second).
+    ``GET /v1/me`` uses this read instead of its own, so status polling costs nothing more. Every
+    other authenticated route (KTP upload, biodata, the test's answers, joining: about 20 calls
+    per applicant, which follow the email link, so they spread over the hours after sign-up)
+    reads 1 RCU more per call, beside the writes each call already makes. Sign-up itself is not
+    authenticated: the 2,700 sign-ups/s of launch day add nothing here. The reads fall on one
+    partition key per applicant (no hot key); see the runbook's warm-throughput item.
 
     Raises Unauthorized(UNAUTHENTICATED | TOKEN_INVALID | TOKEN_EXPIRED_SESSION): TOKEN_INVALID
     also when the account no longer exists, TOKEN_EXPIRED_SESSION when its session ended."""
