@@ -159,8 +159,8 @@ def signed_in(tokens: AccessTokens, store: ApplicantStore, token: str) -> Access
     authenticated: the 2,700 sign-ups/s of launch day add nothing here. The reads fall on one
     partition key per applicant (no hot key); see the runbook's warm-throughput item.
 
-    Raises Unauthorized(UNAUTHENTICATED | TOKEN_INVALID | TOKEN_EXPIRED_SESSION): TOKEN_INVALID
-    also when the account no longer exists, TOKEN_EXPIRED_SESSION when its session ended."""
+    Raises Unauthorized(TOKEN_INVALID | TOKEN_EXPIRED_SESSION): TOKEN_INVALID also when the
+    account no longer exists, TOKEN_EXPIRED_SESSION when its session ended."""
     claims = tokens.check(token)
     profile = store.get_profile(claims.applicant_id)
     if not profile:

@@ -5,7 +5,9 @@ Emailed links use the single-use token machinery of the email step (32 random by
 a SHA-256 hash, ``TOKEN#<hash>`` items with a ``purpose``):
 
 * ``password_reset``: ``{public_base_url}/v1/password-resets/{token}``, valid
-  ``password_reset_seconds`` (1 hour); spending it sets the password and ends every session.
+  ``password_reset_seconds`` (1 hour); spending it sets the password and ends every session. It
+  records the profile's ``password_generation`` and dies once the password changes (another
+  link, the signed-in change).
 * ``change_email``: sent to the NEW address as ``/v1/email-verifications/{token}`` (GET describes,
   POST confirms, like a verification link), valid ``email_token_seconds``; the change takes
   effect only on that confirmation, which swaps the email sentinels atomically (the new address
