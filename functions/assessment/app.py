@@ -16,7 +16,7 @@ from prakerja.services.wiring import build
 
 w = build("applicants_table", "secrets_name")
 tests = Assessments(w)
-signed_in = bearer(w.access_tokens)
+signed_in = bearer(w.access_tokens, w.store)
 
 app = create_app("prakerja assessment")
 

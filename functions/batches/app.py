@@ -15,7 +15,7 @@ from prakerja.services.wiring import build
 
 w = build("applicants_table", "batches_table", "secrets_name")
 batches = Batches(w, BatchStore(w.settings.batches_table, w.settings.member_shards))
-signed_in = bearer(w.access_tokens)
+signed_in = bearer(w.access_tokens, w.store)
 
 app = create_app("prakerja batches")
 

@@ -27,7 +27,7 @@ own = SelfService(w, accounts)
 batches = BatchStore(w.settings.batches_table, w.settings.member_shards)
 registration = Registration(SwitchStore(w.settings.registration_switch_parameter,
                                         w.settings.registration_switch_max_age_seconds))
-signed_in = bearer(w.access_tokens)
+signed_in = bearer(w.access_tokens, w.store)
 Claims = Annotated[AccessClaims, Depends(signed_in)]
 Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
@@ -116,12 +116,12 @@ def refresh(body: Refresh) -> dict:
 
 @app.delete("/v1/sessions", status_code=204)
 def sign_out(claims: Claims) -> None:
-    accounts.sign_out(claims.family)
+    accounts.sign_out(claims.applicant_id, claims.family)
 
 
 @app.get("/v1/me")
 def me(claims: Claims) -> dict:
-    return status.me(w.store, batches, claims.applicant_id)
+    return status.me(w.store, batches, claims.applicant_id, profile=claims.profile)
 
 
 @app.delete("/v1/me", status_code=204)

@@ -16,7 +16,7 @@ from prakerja.services.wiring import build
 
 w = build("applicants_table", "limits_table", "ktp_bucket", "secrets_name")
 ktp = KtpPhotos(w, PhotoStore(w.settings.ktp_bucket, w.settings.presign_region))
-signed_in = bearer(w.access_tokens)
+signed_in = bearer(w.access_tokens, w.store)
 
 app = create_app("prakerja upload_ktp")
 

@@ -18,7 +18,7 @@ from prakerja.services.wiring import build
 
 w = build("applicants_table", "email_queue_url", "secrets_name", "limits_table")
 links = EmailVerification(w)
-signed_in = bearer(w.access_tokens)
+signed_in = bearer(w.access_tokens, w.store)
 
 app = create_app("prakerja verify_email")
 trust_cloudfront(app, w.origin_secret)

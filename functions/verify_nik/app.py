@@ -16,7 +16,7 @@ from prakerja.services.wiring import build
 
 w = build("applicants_table", "limits_table", "nik_queue_url", "secrets_name", "pii_key_id")
 biodata = BiodataService(w, Envelopes(w.settings.pii_key_id))
-signed_in = bearer(w.access_tokens)
+signed_in = bearer(w.access_tokens, w.store)
 
 app = create_app("prakerja verify_nik")
 

@@ -60,6 +60,9 @@ class Settings(BaseModel):
     ministry_url: str = "http://127.0.0.1:8010"
     ministry_timeout: float = 5.0
     access_token_seconds: int = 900
+    # the access token's ``iss`` and ``aud`` (issue 16): set and checked by every HTTP function
+    access_token_issuer: str = Field("prakerja", min_length=1)
+    access_token_audience: str = Field("prakerja-api", min_length=1)
     refresh_token_seconds: int = 30 * 24 * 3600
     email_token_seconds: int = 24 * 3600
     consent_version: str = "2020-04"

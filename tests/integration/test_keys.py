@@ -312,7 +312,7 @@ def test_jwt_rotation_old_tokens_verify_until_expiry_and_new_ones_carry_the_new_
     assert ops("keys", "rotate", "jwt", "--yes")[0] == 0
     assert secret(stack)["previous_jwt_kids"] == ["k2"]
     profile = next(i for i in items(stack) if i["sk"] == "PROFILE")
-    forged = AccessTokens(lambda: old_keys, 900).issue(profile["applicant_id"], "family")
+    forged = AccessTokens(lambda: old_keys, 900, "prakerja", "prakerja-api").issue(profile["applicant_id"], "family")
     r = stack.call("GET", "/v1/me", token=forged)
     assert r.status == 401 and r.body["code"] == "TOKEN_INVALID"
 

@@ -144,7 +144,7 @@ def test_export_holds_everything_about_one_applicant_and_nothing_about_another(s
     text = out.read_text(encoding="utf-8")
     doc = json.loads(text)
     # And it holds every kind of data kept about her, the NIK decrypted
-    assert doc["applicant_id"] == ani["aid"] and doc["profile"]["email"] == ani["email"]
+    assert doc["applicant_id"] == ani["aid"] and doc["profile"]["email"] == ani["email"].lower()  # stored normalised
     assert doc["biodata"]["nik"] == ani["nik"] and doc["biodata"]["data"]["full_name"] == "Ani Wijaya"
     assert doc["biodata"]["version"] == 2 and doc["biodata"]["check"]["result"] == "VERIFIED"
     assert {s: v["status"] for s, v in doc["steps"].items()} == {

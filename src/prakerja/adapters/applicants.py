@@ -2,9 +2,12 @@
 
 Item shapes (``pk`` / ``sk``):
 
-* ``APP#<id>`` / ``PROFILE``: email as typed, ``email_key`` (HMAC) and its key id ``email_kid``,
+* ``APP#<id>`` / ``PROFILE``: email in its normalised form (``prakerja.domain.accounts.normalise_email``;
+  profiles written before issue 16 hold it as typed), ``email_key`` (HMAC) and its key id ``email_kid``,
   ``email_generation`` (one up per change of address), password hash,
-  ``session_generation`` (refresh tokens of older generations are dead), consent
+  ``session_generation`` (refresh and access tokens of older generations are dead; one up per
+  sign-out, password reset or change), ``password_generation`` (one up per password reset or
+  change; reset links of older generations are dead), consent
   (``consent_version``, ``consent_at``, ``consent_withdrawn_at``), ``steps`` map
   (``{step: {status, reason, updated_at}}``), ``active_batch`` and ``active_batch_closes_at`` (one
   open batch at a time), ``selected_batch``.
@@ -178,7 +181,8 @@ class ApplicantStore:
 
     def password_set(self, applicant_id: str, password_hash: str, at: str, expect_hash: str | None = None) -> dict:
         """Transaction item storing a new password hash and ending every session (``session_generation``
-        goes up by one; refresh tokens of older generations stop working). With ``expect_hash`` the
+        goes up by one; refresh and access tokens of older generations stop working) and every
+        reset link issued before (``password_generation`` goes up by one). With ``expect_hash`` the
         write happens only if the stored hash is still that one (no lost concurrent change)."""
         condition, values = "attribute_exists(pk)", {":h": password_hash, ":at": at, ":one": 1}
         if expect_hash is not None:
@@ -186,17 +190,29 @@ class ApplicantStore:
             values[":old"] = expect_hash
         return {"Update": {
             "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
-            "UpdateExpression": "SET password_hash = :h, password_changed_at = :at ADD session_generation :one",
+            "UpdateExpression": ("SET password_hash = :h, password_changed_at = :at "
+                                 "ADD session_generation :one, password_generation :one"),
             "ConditionExpression": condition, "ExpressionAttributeValues": values,
         }}
 
+    def end_sessions(self, applicant_id: str) -> None:
+        """Raise the profile's ``session_generation`` by one (every refresh and access token issued
+        before stops working); nothing happens when the profile is gone."""
+        try:
+            self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"},
+                               UpdateExpression="ADD session_generation :one",
+                               ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":one": 1})
+        except Exception as exc:
+            if not is_condition_failure(exc):
+                raise
+
     def email_swap(self, applicant_id: str, old_key: str, new_key: str, new_kid: str, typed: str,
                    at: str) -> list[dict]:
-        """Transaction items moving the account to a new address (as typed; HMAC ``new_key``): the
-        profile (only if its address is still ``old_key``; the email step becomes VERIFIED, since the
-        new address was proven by its link; ``email_generation`` goes up by one, which outdates
-        links issued for the old address), the new sentinel (only if the address is free) and the
-        removal of the old one. Order: profile, new sentinel, old sentinel."""
+        """Transaction items moving the account to a new address (``typed``: its normalised form;
+        HMAC ``new_key``): the profile (only if its address is still ``old_key``; the email step
+        becomes VERIFIED, since the new address was proven by its link; ``email_generation`` goes
+        up by one, which outdates links issued for the old address), the new sentinel (only if the
+        address is free) and the removal of the old one. Order: profile, new sentinel, old sentinel."""
         return [
             {"Update": {
                 "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},

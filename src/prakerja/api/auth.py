@@ -9,20 +9,24 @@ from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 
+from prakerja.adapters.applicants import ApplicantStore
 from prakerja.domain.errors import Unauthorized
 from prakerja.observability import logger
-from prakerja.services.security import AccessClaims, AccessTokens
+from prakerja.services.security import AccessClaims, AccessTokens, signed_in
 
 
-def bearer(tokens: AccessTokens) -> Callable[[Request], AccessClaims]:
-    """A dependency returning the caller's claims; raises Unauthorized(UNAUTHENTICATED) without a token."""
+def bearer(tokens: AccessTokens, store: ApplicantStore) -> Callable[[Request], AccessClaims]:
+    """A dependency returning the caller's claims (with the profile, see
+    :func:`prakerja.services.security.signed_in`: one profile read per request); raises
+    Unauthorized(UNAUTHENTICATED) without a token, TOKEN_INVALID or TOKEN_EXPIRED_SESSION for a
+    bad token, an erased account or an ended session."""
 
     def dependency(request: Request) -> AccessClaims:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("UNAUTHENTICATED")
-        return tokens.check(token.strip())
+        return signed_in(tokens, store, token.strip())
 
     return dependency
 

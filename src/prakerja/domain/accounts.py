@@ -1,7 +1,10 @@
 """Account rules: email normalisation and the password policy.
 
 Sources: NIST SP 800-63B section 5.1.1.2 and the OWASP Authentication Cheat Sheet (length 8 to
-at least 64, any Unicode, checked against common passwords, no composition rules).
+at least 64, any Unicode, checked against common passwords, no composition rules). Email syntax:
+email-validator (RFC 5321/5322 addresses without quoted local parts or domain literals, IDNA 2008
+domains, no control, bidi or other unsafe characters), without a DNS lookup: deliverability is
+proven by the verification link.
 """
 
 from __future__ import annotations
@@ -11,26 +14,72 @@ import re
 import unicodedata
 from importlib import resources
 
+from email_validator import EmailNotValidError, validate_email
+
 from prakerja.domain.errors import FieldIssue, InvalidInput
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 EMAIL_MAX = 254
 
-# Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is proven by the
-# verification link, not by a regular expression.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# The check of addresses accepted before email-validator: one @, a dot in the domain, no
+# spaces. Only for finding accounts made then (sign-in, bounces, operators), never for new input.
+_LEGACY_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def _invalid() -> InvalidInput:
+    return InvalidInput("VALIDATION_FAILED", [FieldIssue("email", "EMAIL_INVALID")])
+
+
+def _folded(typed: str) -> str:
+    return unicodedata.normalize("NFKC", typed.strip()).lower()
 
 
 def normalise_email(typed: str) -> str:
-    """The lookup form of an address: trimmed, Unicode NFKC, lower-case.
+    """The one form of an address: the form stored, mailed and keyed (HMAC) for lookups.
 
-    ``+`` and dots are kept (``a+b@example.id`` and ``ab@example.id`` are different accounts).
-    Raises InvalidInput(EMAIL_INVALID) when the result is not an address."""
-    value = unicodedata.normalize("NFKC", typed.strip()).lower()
-    if len(value) > EMAIL_MAX or not _EMAIL.match(value):
-        raise InvalidInput("VALIDATION_FAILED", [FieldIssue("email", "EMAIL_INVALID")])
-    return value
+    Trimmed, Unicode NFKC, lower-case, then checked and normalised by email-validator (syntax,
+    IDNA; ``check_deliverability=False``, so no DNS). A full-width ``ｖｉｃｔｉｍ@example.id``
+    becomes ``victim@example.id``: one account, one mailbox. ``+`` and dots are kept
+    (``a+b@example.id`` and ``ab@example.id`` are different accounts). For plain ASCII the result
+    is the trimmed lower-case text, as before email-validator, so lookup keys did not change.
+
+    Raises InvalidInput(VALIDATION_FAILED, ``email``: EMAIL_INVALID) for anything else: control,
+    bidi or other unsafe characters, empty or hyphen-edged labels, ``<``, spaces, special-use
+    domains (``.test``, ``.local``...), more than 254 characters."""
+    value = _folded(typed)
+    if len(value) > EMAIL_MAX:
+        raise _invalid()
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise _invalid() from exc
+
+
+def lookup_email(typed: str) -> str:
+    """The form under which an existing account is found: :func:`normalise_email`, or for an
+    address accepted by the looser check of earlier releases (stored on old profiles), its
+    trimmed NFKC lower-case text. For sign-in, bounces, operator commands and the re-key; never
+    for an address being registered or changed to.
+
+    Raises InvalidInput(VALIDATION_FAILED, ``email``: EMAIL_INVALID) when neither accepts it."""
+    try:
+        return normalise_email(typed)
+    except InvalidInput:
+        value = _folded(typed)
+        if len(value) > EMAIL_MAX or not _LEGACY_EMAIL.match(value):
+            raise
+        return value
+
+
+def mail_address(stored: str) -> str:
+    """Where to send mail for a profile's stored address: its normalised form (profiles written
+    before addresses were stored normalised hold the text as typed), or the stored text when
+    that no longer passes the check (nothing better is known)."""
+    try:
+        return lookup_email(stored)
+    except InvalidInput:
+        return stored
 
 
 @functools.cache

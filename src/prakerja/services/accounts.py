@@ -10,10 +10,12 @@ account and per client address, in windows of ``signin_window_seconds`` (:class:
 over ``signin_max_failures`` (or the per-account cap, or the per-address ceiling, high because of
 carrier NAT) the answer is 429 ``TOO_MANY_ATTEMPTS`` with Retry-After, never a sleep.
 
-Sessions: a refresh token belongs to a family (one sign-in) and carries the profile's
-``session_generation`` at issue; raising the generation (password reset or change) kills every
-refresh token issued before. Each refresh token also carries the secret's ``session_epoch``: an
-emergency JWT rotation raises it and so kills every refresh token of every applicant issued before.
+Sessions: a refresh token belongs to a family (one sign-in); refresh and access tokens carry
+the profile's ``session_generation`` at issue; raising the generation (sign-out, password reset
+or change) kills every refresh and access token issued before, at once (access tokens are
+checked against the profile on every request: :func:`prakerja.services.security.signed_in`).
+Each refresh token also carries the secret's ``session_epoch``: an emergency JWT rotation
+raises it and so kills every refresh token of every applicant issued before.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from prakerja.adapters.counters import WindowCounters
 from prakerja.adapters.idempotency import persistence_layer
 from prakerja.adapters.secrets import Keys
 from prakerja.domain import applicant as states
-from prakerja.domain.accounts import normalise_email, password_issue
+from prakerja.domain.accounts import lookup_email, normalise_email, password_issue
 from prakerja.domain.errors import Conflict, FieldIssue, InvalidInput, TooMany, Unauthorized
 from prakerja.services import mail
 from prakerja.services.lookups import find_email, previous_guards
@@ -215,23 +217,24 @@ class Accounts:
         email_key, kid = lookup_key(keys, normalised)
         # under any key id: an address registered before a rotation is still registered
         guards = previous_guards(self.w.store, keys, "EMAIL", normalised)
-        if find_email(self.w.store, keys, normalised) or not self._create(email.strip(), normalised, email_key, kid,
-                                                                          password, version, guards):
+        # the normalised form is stored and mailed (a full-width variant is the same address)
+        if find_email(self.w.store, keys, normalised) or not self._create(normalised, email_key, kid, password,
+                                                                          version, guards):
             # a new account's one verification email needs no limit (one account per address)
             if self.mail_limits.target_allows("already_registered", normalised):  # 1 write
-                self._notify_existing(email.strip())
+                self._notify_existing(normalised)
 
-    def _create(self, typed: str, normalised: str, email_key: str, kid: str, password: str, version: str,
+    def _create(self, normalised: str, email_key: str, kid: str, password: str, version: str,
                 guards: list[dict]) -> bool:
         now = clock.now()
         at = clock.iso(now)
         aid = uuid.uuid4().hex
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.s.email_token_seconds)
-        message = mail.email_message(mail.TRANSACTIONAL, "verify_email", typed,
+        message = mail.email_message(mail.TRANSACTIONAL, "verify_email", normalised,
                                      {"link": verification_link(self.s.public_base_url, raw)}, ref=aid)
         profile = {
-            "applicant_id": aid, "email": typed, "email_key": email_key, "email_kid": kid,
+            "applicant_id": aid, "email": normalised, "email_key": email_key, "email_kid": kid,
             "password_hash": self.passwords.hash(password), "consent_version": version, "consent_at": at,
             "created_at": at, "session_generation": 0,
             "steps": {step: {"status": status, "reason": None, "updated_at": at}
@@ -248,8 +251,8 @@ class Accounts:
         self.w.outbox.dispatch([message])
         return True
 
-    def _notify_existing(self, typed: str) -> None:
-        message = mail.email_message(mail.TRANSACTIONAL, "already_registered", typed,
+    def _notify_existing(self, normalised: str) -> None:
+        message = mail.email_message(mail.TRANSACTIONAL, "already_registered", normalised,
                                      {"base": self.s.public_base_url}, ref=secrets.token_hex(8))
         now = clock.now()
         self.w.store.transact(self.w.outbox.put_items([message], now))
@@ -262,8 +265,8 @@ class Accounts:
         Wrong password and unknown email fail alike, in about the same time, and count alike
         against the limits. Raises TooMany(TOO_MANY_ATTEMPTS, retry_after) while over a limit
         (checked before the password, so a correct password is refused too)."""
-        try:
-            normalised = normalise_email(email)
+        try:  # lenient: accounts made under the looser check of earlier releases still sign in
+            normalised = lookup_email(email)
         except InvalidInput:
             normalised = ""
         keys = self.w.keys()
@@ -316,11 +319,15 @@ class Accounts:
         if not self.w.store.rotate_refresh(old_hash, new_hash, new_item, clock.iso(now)):
             self.w.store.revoke_family(item["family"], clock.iso(now), self._family_ttl())
             raise Unauthorized("REFRESH_INVALID")
-        access = self.w.access_tokens.issue(item["applicant_id"], item["family"])
+        access = self.w.access_tokens.issue(item["applicant_id"], item["family"], generation)
         return TokenPair(access, raw, self.s.access_token_seconds)
 
-    def sign_out(self, family: str) -> None:
-        """Revoke the session (every refresh token of its family)."""
+    def sign_out(self, applicant_id: str, family: str) -> None:
+        """End every session of the account: its ``session_generation`` goes up by one, so every
+        access and refresh token issued before is refused from the next request (a sign-out on
+        a shared computer also ends a session left open elsewhere), and this session's refresh
+        family is revoked as before. One UpdateItem and one PutItem."""
+        self.w.store.end_sessions(applicant_id)
         if family:
             self.w.store.revoke_family(family, clock.iso(clock.now()), self._family_ttl())
 
@@ -332,7 +339,7 @@ class Accounts:
         if generation is None:
             generation = int(profile.get("session_generation", 0))
         self.w.store.put_refresh(hashed, self._refresh_item(applicant_id, family, generation))
-        access = self.w.access_tokens.issue(applicant_id, family)
+        access = self.w.access_tokens.issue(applicant_id, family, generation)
         return TokenPair(access, raw, self.s.access_token_seconds)
 
     def _refresh_item(self, applicant_id: str, family: str, generation: int) -> dict:

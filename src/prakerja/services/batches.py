@@ -40,6 +40,7 @@ from prakerja.adapters.aws import client
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import applicant as states
 from prakerja.domain import selection
+from prakerja.domain.accounts import mail_address
 from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from prakerja.domain.nik import NikError, normalize_nik
 from prakerja.domain.regions import is_known_province
@@ -585,7 +586,7 @@ class Batches:
         profile = store.get_profile(applicant_id)
         if not member or not profile or member.get("notified_at"):
             return
-        message = mail.email_message(mail.BULK, "batch_result", profile["email"],
+        message = mail.email_message(mail.BULK, "batch_result", mail_address(profile["email"]),
                                      {"batch_id": batch_id, "result": outcome,
                                       "base": self.w.settings.public_base_url}, ref=f"{applicant_id}:{batch_id}")
         # the chunk message itself is the durable record: send directly, then mark notified

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from prakerja import clock
 from prakerja.domain import applicant as states
-from prakerja.domain.accounts import normalise_email
+from prakerja.domain.accounts import lookup_email
 from prakerja.domain.errors import InvalidInput
 from prakerja.observability import count
 from prakerja.services.lookups import find_email
@@ -125,7 +125,7 @@ class Bounces:
     def mark(self, address: str, reason: str) -> bool:
         """Move the email step of the account holding ``address`` to UNDELIVERABLE."""
         try:
-            normalised = normalise_email(parseaddr(address)[1] or address)
+            normalised = lookup_email(parseaddr(address)[1] or address)
         except InvalidInput:
             return False
         found = find_email(self.w.store, self.w.keys(), normalised)  # under any key id

@@ -16,6 +16,7 @@ from datetime import timedelta
 from prakerja import clock
 from prakerja.adapters.counters import WindowCounters
 from prakerja.domain import applicant as states
+from prakerja.domain.accounts import mail_address
 from prakerja.domain.errors import Gone, TooMany
 from prakerja.services import mail
 from prakerja.services.accounts import verification_link
@@ -71,7 +72,7 @@ class EmailVerification:
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.w.settings.email_token_seconds)
-        message = mail.email_message(mail.TRANSACTIONAL, "verify_email", profile["email"],
+        message = mail.email_message(mail.TRANSACTIONAL, "verify_email", mail_address(profile["email"]),
                                      {"link": verification_link(self.w.settings.public_base_url, raw)},
                                      ref=applicant_id)
         token = self.w.store.token_put(hashed, {"purpose": "verify_email", "applicant_id": applicant_id,

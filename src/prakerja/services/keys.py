@@ -58,7 +58,7 @@ from prakerja.adapters.secrets import (
     read_document,
     write_document,
 )
-from prakerja.domain.accounts import normalise_email
+from prakerja.domain.accounts import lookup_email
 from prakerja.domain.errors import Conflict, InvalidInput
 from prakerja.observability import logger
 from prakerja.services.nik_check import nik_aad
@@ -315,7 +315,7 @@ class KeyManager:
                 return GONE
             items: list[dict] = []
             if profile.get("email_kid") != keys.hmac_kid:
-                new_key, kid = lookup_key(keys, normalise_email(profile["email"]))
+                new_key, kid = lookup_key(keys, lookup_email(profile["email"]))
                 items += store.rekey_items("EMAIL", applicant_id, "PROFILE", profile["email_key"], new_key, kid)
             biodata = store.get_item(applicant_id, "BIODATA")
             if biodata and biodata.get("nik_key") and biodata.get("nik_kid") != keys.hmac_kid:

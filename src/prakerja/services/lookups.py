@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.secrets import Keys
-from prakerja.domain.accounts import normalise_email
+from prakerja.domain.accounts import lookup_email
 from prakerja.domain.errors import InvalidInput
 from prakerja.services.security import lookup_key, lookup_keys
 
@@ -29,7 +29,7 @@ def applicant_for_email(store: ApplicantStore, keys: Keys, email: str) -> str | 
     """The applicant id holding ``email`` (as typed; normalised here) under any key id, or None
     (also for text that is not an address)."""
     try:
-        normalised = normalise_email(email)
+        normalised = lookup_email(email)
     except InvalidInput:
         return None
     found = find_email(store, keys, normalised)
@@ -56,7 +56,7 @@ def same_address(keys: Keys, typed_email: str, email_key: str) -> bool:
     """Whether ``email_key`` is the HMAC of ``typed_email`` under a known kid: a link issued for
     an address stays good when only the address's key id changed (rotation, re-key)."""
     try:
-        normalised = normalise_email(typed_email)
+        normalised = lookup_email(typed_email)
     except InvalidInput:
         return False
     return any(key == email_key for key, _ in lookup_keys(keys, normalised))

@@ -52,7 +52,7 @@ from prakerja.adapters.batches import BatchStore
 from prakerja.adapters.personal_data import PersonalDataStore, PrivacyAuditLog
 from prakerja.adapters.storage import PhotoStore
 from prakerja.domain import applicant as states
-from prakerja.domain.accounts import consent_view, normalise_email
+from prakerja.domain.accounts import consent_view, lookup_email
 from prakerja.domain.errors import DomainError, NotFound, Unavailable
 from prakerja.domain.nik import mask_nik
 from prakerja.domain.privacy import mask_email, outbox_item_names
@@ -135,7 +135,7 @@ class PersonalData:
     def locate(self, email: str) -> str | None:
         """The applicant id registered under ``email`` (tried under every HMAC key id in use), or
         None. Raises InvalidInput(EMAIL_INVALID) for text that is not an address."""
-        found = find_email(self.w.store, self.w.keys(), normalise_email(email))
+        found = find_email(self.w.store, self.w.keys(), lookup_email(email))
         return found[0] if found else None
 
     def collect(self, applicant_id: str) -> Held:

@@ -5,7 +5,9 @@ Emailed links use the single-use token machinery of the email step (32 random by
 a SHA-256 hash, ``TOKEN#<hash>`` items with a ``purpose``):
 
 * ``password_reset``: ``{public_base_url}/v1/password-resets/{token}``, valid
-  ``password_reset_seconds`` (1 hour); spending it sets the password and ends every session.
+  ``password_reset_seconds`` (1 hour); spending it sets the password and ends every session. It
+  records the profile's ``password_generation`` and dies once the password changes (another
+  link, the signed-in change).
 * ``change_email``: sent to the NEW address as ``/v1/email-verifications/{token}`` (GET describes,
   POST confirms, like a verification link), valid ``email_token_seconds``; the change takes
   effect only on that confirmation, which swaps the email sentinels atomically (the new address
@@ -27,7 +29,7 @@ from urllib.parse import quote
 from prakerja import clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.counters import WindowCounters
-from prakerja.domain.accounts import consent_view, normalise_email, password_issue
+from prakerja.domain.accounts import consent_view, lookup_email, mail_address, normalise_email, password_issue
 from prakerja.domain.errors import Conflict, FieldIssue, Gone, InvalidInput, NotFound, Unauthorized
 from prakerja.services import mail
 from prakerja.services.accounts import Accounts, TokenPair, verification_link
@@ -77,9 +79,9 @@ def confirm_email_change(w: Wiring, hashed: str, item: dict) -> dict:
     profile = store.get_profile(aid)
     if not profile or not address_unchanged(keys, profile, item):
         raise Gone("TOKEN_EXPIRED")
-    new_normalised = normalise_email(item["new_email"])
+    new_normalised = lookup_email(item["new_email"])  # links sent before this release hold the typed form
     new_key, new_kid = lookup_key(keys, new_normalised)
-    swap = store.email_swap(aid, profile["email_key"], new_key, new_kid, item["new_email"], at)
+    swap = store.email_swap(aid, profile["email_key"], new_key, new_kid, new_normalised, at)
     guards = previous_guards(store, keys, "EMAIL", new_normalised, skip=frozenset({profile["email_key"]}))
     if store.transact([store.token_spend(hashed, at), *swap, *guards]):
         w.funnel.reached(aid, "email_verified")
@@ -129,19 +131,26 @@ class SelfService:
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.s.password_reset_seconds)
-        message = mail.email_message(mail.TRANSACTIONAL, "password_reset", profile["email"],
+        message = mail.email_message(mail.TRANSACTIONAL, "password_reset", mail_address(profile["email"]),
                                      {"link": reset_link(self.s.public_base_url, raw)}, ref=profile["applicant_id"])
         token = self.w.store.token_put(hashed, {"purpose": RESET, "applicant_id": profile["applicant_id"],
                                                 "email_key": profile["email_key"],
                                                 "email_generation": int(profile.get("email_generation", 0)),
+                                                "password_generation": int(profile.get("password_generation", 0)),
                                                 "expires_at": clock.iso(expires),
                                                 "ttl": int(expires.timestamp()) + 86400})
         self._send([message], [token])
 
     def describe_reset(self, raw: str) -> dict:
         """``{purpose, expires_at, status: VALID}`` for a live reset link (spends nothing).
-        Raises NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED)."""
+        Raises NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED; expired also when the
+        account's address or password changed since the link was sent)."""
         _, item = live_token(self.w.store, raw, {RESET})
+        profile = self.w.store.get_profile(item["applicant_id"])
+        if not profile:
+            raise NotFound("TOKEN_UNKNOWN")
+        if not address_unchanged(self.w.keys(), profile, item) or not self._password_unchanged(profile, item):
+            raise Gone("TOKEN_EXPIRED")
         return {"purpose": item["purpose"], "expires_at": item["expires_at"], "status": "VALID"}
 
     def reset_password(self, raw: str, password: str) -> dict:
@@ -149,26 +158,39 @@ class SelfService:
 
         Returns ``{status: PASSWORD_RESET}``. Raises InvalidInput (password policy),
         NotFound(TOKEN_UNKNOWN), Gone(TOKEN_USED | TOKEN_EXPIRED; expired also when the account's
-        address changed since the link was sent)."""
+        address or password changed since the link was sent)."""
         if code := password_issue(password):
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue("password", code)])
         hashed, item = live_token(self.w.store, raw, {RESET})
         profile = self.w.store.get_profile(item["applicant_id"])
         if not profile:
             raise NotFound("TOKEN_UNKNOWN")
-        if not address_unchanged(self.w.keys(), profile, item):
+        if not address_unchanged(self.w.keys(), profile, item) or not self._password_unchanged(profile, item):
             raise Gone("TOKEN_EXPIRED")
         at = clock.iso(clock.now())
         store = self.w.store
+        # conditional on the hash read above: a password changed meanwhile (another link, the
+        # signed-in change) kills this link too
         if not store.transact([store.token_spend(hashed, at),
                                store.password_set(profile["applicant_id"], self.accounts.passwords.hash(password),
-                                                  at)]):
-            raise Gone("TOKEN_USED")
+                                                  at, expect_hash=profile["password_hash"])]):
+            spent = store.get_token(hashed)
+            raise Gone("TOKEN_USED" if spent and spent.get("used_at") else "TOKEN_EXPIRED")
         self._send([self._password_changed(profile)])
         return {"status": "PASSWORD_RESET"}
 
+    def _password_unchanged(self, profile: dict, item: dict) -> bool:
+        """Whether the password is the one the reset link (``item``) was issued under: links
+        record the profile's ``password_generation`` (one up per reset and change). Links issued
+        before that field existed compare the last change time with their issue time."""
+        if "password_generation" in item:
+            return int(item["password_generation"]) == int(profile.get("password_generation", 0))
+        changed = profile.get("password_changed_at") or ""
+        issued = clock.parse_iso(item["expires_at"]) - timedelta(seconds=self.s.password_reset_seconds)
+        return not changed or clock.parse_iso(changed) < issued
+
     def _password_changed(self, profile: dict) -> mail.Message:
-        return mail.email_message(mail.TRANSACTIONAL, "password_changed", profile["email"],
+        return mail.email_message(mail.TRANSACTIONAL, "password_changed", mail_address(profile["email"]),
                                   {"base": self.s.public_base_url}, ref=profile["applicant_id"])
 
     # ------------------------------------------------------------------ signed in
@@ -205,9 +227,9 @@ class SelfService:
         self.accounts.check_password(profile, password, client_ip)
         limits = self.accounts.mail_limits
         limits.client_request(client_ip)  # 1 write; each target below 1 more
-        typed, base = email.strip(), self.s.public_base_url
-        notices = [mail.email_message(mail.TRANSACTIONAL, "email_change_notice", profile["email"], {"base": base},
-                                      ref=applicant_id)]
+        base = self.s.public_base_url
+        notices = [mail.email_message(mail.TRANSACTIONAL, "email_change_notice", mail_address(profile["email"]),
+                                      {"base": base}, ref=applicant_id)]
         if not limits.target_allows("email_change_notice", normalise_email(profile["email"])):
             notices = []
         if not limits.target_allows("change_email", normalised):  # the link and email_in_use alike
@@ -215,19 +237,19 @@ class SelfService:
                 self._send(notices)
             return
         if find_email(self.w.store, keys, normalised):
-            taken = mail.email_message(mail.TRANSACTIONAL, "email_in_use", typed, {"base": base},
+            taken = mail.email_message(mail.TRANSACTIONAL, "email_in_use", normalised, {"base": base},
                                        ref=secrets.token_hex(8))
             self._send([taken, *notices])
             return
         now = clock.now()
         raw, hashed = new_token()
         expires = now + timedelta(seconds=self.s.email_token_seconds)
-        link = mail.email_message(mail.TRANSACTIONAL, "change_email", typed,
+        link = mail.email_message(mail.TRANSACTIONAL, "change_email", normalised,
                                   {"link": verification_link(base, raw)}, ref=applicant_id)
         token = self.w.store.token_put(hashed, {
             "purpose": CHANGE_EMAIL, "applicant_id": applicant_id, "email_key": profile["email_key"],
             "email_generation": int(profile.get("email_generation", 0)),
-            "new_email": typed, "new_email_key": new_key, "new_email_kid": kid,
+            "new_email": normalised, "new_email_key": new_key, "new_email_kid": kid,
             "expires_at": clock.iso(expires), "ttl": int(expires.timestamp()) + 86400})
         self._send([link, *notices], [token])
 

@@ -24,12 +24,14 @@ def batch_step(memberships: list[dict], batches: BatchStore) -> dict:
     return {"status": "JOINED", "reason": None, "updated_at": latest["joined_at"], "batch_id": latest["batch_id"]}
 
 
-def me(store: ApplicantStore, batches: BatchStore, applicant_id: str) -> dict:
+def me(store: ApplicantStore, batches: BatchStore, applicant_id: str, profile: dict | None = None) -> dict:
     """``{applicant_id, email, consent_version, consent: {version, given_at, withdrawn_at}, steps: {email, ktp,
     nik, assessment, batch}}``.
 
-    Raises Unauthorized(TOKEN_INVALID) when the account no longer exists."""
-    profile = store.get_profile(applicant_id)
+    ``profile``: the PROFILE item when the caller has just read it (strongly consistent, as the
+    bearer check does), saving a second read. Raises Unauthorized(TOKEN_INVALID) when the account
+    no longer exists."""
+    profile = profile or store.get_profile(applicant_id)
     if not profile:
         raise Unauthorized("TOKEN_INVALID")
     steps = {step: dict(profile["steps"].get(step) or {"status": states.INITIAL[step], "reason": None,

@@ -57,7 +57,8 @@ class Wiring:
         token, do not load PyJWT and cryptography at cold start (``make bench-coldstart``)."""
         from prakerja.services.security import AccessTokens
 
-        return AccessTokens(self.keys, self.settings.access_token_seconds)
+        s = self.settings
+        return AccessTokens(self.keys, s.access_token_seconds, s.access_token_issuer, s.access_token_audience)
 
 
 def build(*required: str) -> Wiring:
