@@ -7,7 +7,9 @@ import { joinOnClick, listBatches, openBatch } from "../batch.js";
 import { codeText, formatDateTime, onLangChange, t } from "../i18n.js";
 import { $, busy, h, initPage, say } from "../ui.js";
 
-const FIXABLE_NIK = new Set(["NOT_FOUND", "DATA_MISMATCH"]);
+// DATA_NOT_MATCHING_DUKCAPIL: the one reason shown for a ministry rejection (issue 16); NIK_ALREADY_USED:
+// the NIK may be mistyped. The older codes stay for outcomes shown before.
+const FIXABLE_NIK = new Set(["DATA_NOT_MATCHING_DUKCAPIL", "NIK_ALREADY_USED", "NOT_FOUND", "DATA_MISMATCH"]);
 const POLL_MS = 5000;
 let me = null;
 let batches = [];
