@@ -126,7 +126,7 @@ class BiodataService:
             raise Conflict("ALREADY_VERIFIED")  # the ministry verified it; the step follows at once
         if previous:
             self._take_correction(applicant_id, now)
-        self._take_nik_check(nik_key, now)
+        self._take_nik_check(lookup_key(keys, f"nik-checks:{nik}")[0], now)
         version = int(previous["version"]) + 1 if previous else 1
         at = clock.iso(now)
         data = form.model_dump(mode="json", exclude={"nik", "kk_number"})
@@ -175,13 +175,17 @@ class BiodataService:
                 raise TooMany("TOO_MANY_NIK_ATTEMPTS", retry_after=retry_after)
             raise Conflict("NIK_ALREADY_USED", [FieldIssue("nik", "NIK_ALREADY_USED")])
 
-    def _take_nik_check(self, nik_key: str, now: datetime) -> None:
-        """Count one ministry check of the NIK (by its keyed HMAC ``nik_key``, whatever the
-        account) in the WIB day; TooMany(TOO_MANY_NIK_CHECKS) past ``nik_checks_per_day``. One
-        conditional write."""
+    def _take_nik_check(self, subject: str, now: datetime) -> None:
+        """Count one ministry check of a NIK, whatever the account, in the WIB day;
+        TooMany(TOO_MANY_NIK_CHECKS) past ``nik_checks_per_day``. One conditional write.
+
+        ``subject``: a keyed HMAC of the NIK of its own (``nik-checks:<nik>``), not its lookup
+        HMAC, so the counter cannot be joined with sentinels or priority lists. It names no
+        account, outlives an erasure (deleting the account must not reset the limit) and expires
+        the day after its WIB day (:mod:`prakerja.services.privacy`, "What stays")."""
         day = now.astimezone(clock.WIB).date()
         midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=clock.WIB)
-        if not self.nik_checks.take(nik_key, day.isoformat(), expires_at=int(midnight.timestamp()) + 86400):
+        if not self.nik_checks.take(subject, day.isoformat(), expires_at=int(midnight.timestamp()) + 86400):
             raise TooMany("TOO_MANY_NIK_CHECKS", retry_after=max(1, int((midnight - now).total_seconds())))
 
     def _take_correction(self, applicant_id: str, now: datetime) -> None:

@@ -31,6 +31,10 @@ What stays, and why:
 * Idempotency records (Powertools) hold a hash of the client's Idempotency-Key, a keyed hash of
   the request and the reply ``{"status": "ACCEPTED"}``: nothing that leads to the person; they
   expire after an hour;
+* the count of ministry checks of a NIK in a WIB day (Limits table, ``QUOTA#nik_checks#<hmac>``;
+  issue 16): keyed by an HMAC of the NIK of its own (not joinable with sentinels or priority
+  lists), it names no account, and it must survive an erasure, or deleting an account would
+  reset the limit; it expires the day after;
 * messages already in SQS (an email on its way) are sent; sign-in failure counters (HMACs of the
   email key and client address) expire within 30 minutes; CloudWatch logs carry no personal
   data.
