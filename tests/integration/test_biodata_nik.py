@@ -249,3 +249,50 @@ def test_a_retry_after_a_crash_carries_the_same_request_id(stack, ministry):
     # Then the ministry saw the same request id again and de-duplicated it
     assert ministry.simulator.counters["duplicates"] == 1
     assert status(stack, token)["status"] == "VERIFIED"
+
+
+def _table(stack):
+    import boto3
+
+    from tests.integration.harness import REGION
+
+    return boto3.resource("dynamodb", region_name=REGION).Table(stack.env("APPLICANTS_TABLE"))
+
+
+def test_a_claim_written_at_submission_before_the_fix_gives_way_to_the_verified_owner(stack, ministry):
+    # Given a squatter's claim on the owner's NIK as the code before issue 16 wrote it (a
+    # sentinel at submission, without verified_at), the squatter's check still pending
+    register_person(ministry)
+    squatter = verified_applicant(stack, "lama+1@example.id")
+    assert stack.call("PUT", "/v1/me/biodata", form(full_name="Orang Lain"), token=squatter).status == 202
+    squatter_id = stack.call("GET", "/v1/me", token=squatter).body["applicant_id"]
+    nik_key = next(i for i in _items(stack) if i["sk"] == "BIODATA")["nik_key"]
+    _table(stack).put_item(Item={"pk": f"NIK#{nik_key}", "sk": "SENTINEL", "applicant_id": squatter_id, "kid": "h1"})
+    # When the owner submits the NIK with the right data
+    owner = verified_applicant(stack, "pemilik3@example.id")
+    assert stack.call("PUT", "/v1/me/biodata", form(), token=owner).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
+    # Then the owner is verified and holds the NIK; the squatter is rejected
+    owner_id = stack.call("GET", "/v1/me", token=owner).body["applicant_id"]
+    assert status(stack, owner)["status"] == "VERIFIED" and status(stack, squatter)["status"] == "REJECTED"
+    sentinel = _table(stack).get_item(Key={"pk": f"NIK#{nik_key}", "sk": "SENTINEL"})["Item"]
+    assert sentinel["applicant_id"] == owner_id and sentinel["verified_at"]
+
+
+def test_an_account_with_a_lost_claim_can_still_be_deleted_and_the_owner_keeps_the_nik(stack, ministry):
+    # Given a squatter's pending claim on a NIK the owner then got verified
+    from tests.integration.support import PASSWORD
+
+    register_person(ministry)
+    squatter = verified_applicant(stack, "hapus+1@example.id")
+    owner = verified_applicant(stack, "pemilik4@example.id")
+    assert stack.call("PUT", "/v1/me/biodata", form(full_name="Orang Lain"), token=squatter).status == 202
+    assert stack.call("PUT", "/v1/me/biodata", form(), token=owner).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
+    assert status(stack, owner)["status"] == "VERIFIED"
+    # When the squatter deletes the account
+    assert stack.call("DELETE", "/v1/me", {"password": PASSWORD}, token=squatter).status == 204
+    # Then the owner's sentinel stays: the NIK still counts as used
+    rival = verified_applicant(stack, "pesaing2@example.id")
+    r = stack.call("PUT", "/v1/me/biodata", form(), token=rival)
+    assert r.status == 409 and r.body["code"] == "NIK_ALREADY_USED"

@@ -7,7 +7,8 @@ only the pseudonymous applicant id is used. Where each kind of item lives and ho
 without a table scan: :mod:`prakerja.adapters.personal_data`.
 
 * **show**: a summary safe for a terminal: the address masked (``b***@e***.id``), the NIK masked
-  as ``GET /v1/me/biodata`` shows it, step statuses, batch memberships, counts.
+  as ``GET /v1/me/biodata`` shows it, step statuses (a rejected NIK check with the ministry's
+  reason and mismatched fields, which the citizen is not shown), batch memberships, counts.
 * **export**: one JSON document with every item held about the person (profile, biodata with
   NIK and KK decrypted from their KMS envelopes, step states, the NIK check record, the test,
   uploads and every stored version of the KTP photos, batch memberships and priority-list
@@ -223,6 +224,11 @@ class PersonalData:
         steps = {s: {"status": (profile.get("steps", {}).get(s) or {}).get("status", states.INITIAL[s]),
                      "reason": (profile.get("steps", {}).get(s) or {}).get("reason")}
                  for s in states.STEPS if s != "batch"}
+        check = (biodata or {}).get("check") or {}
+        if check.get("reason") and steps["nik"]["status"] == "REJECTED":
+            # operators see the ministry's detail the citizen is not shown (issue 16)
+            fields = ",".join(check.get("fields") or [])
+            steps["nik"]["reason"] = str(check["reason"]) + (f": {fields}" if fields else "")
         members = sorted((i for i in held.partition if i["sk"].startswith("MEMBER#")),
                          key=lambda i: i.get("joined_at", ""))
         return {"applicant_id": aid, "email": mask_email(profile.get("email", "")),
