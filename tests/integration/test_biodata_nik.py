@@ -296,3 +296,36 @@ def test_an_account_with_a_lost_claim_can_still_be_deleted_and_the_owner_keeps_t
     rival = verified_applicant(stack, "pesaing2@example.id")
     r = stack.call("PUT", "/v1/me/biodata", form(), token=rival)
     assert r.status == 409 and r.body["code"] == "NIK_ALREADY_USED"
+
+
+def test_two_verified_checks_of_one_nik_racing_leave_exactly_one_holder(stack, ministry, monkeypatch):
+    # Given two accounts that both submitted the NIK with the right data, and the second check's
+    # first read of the sentinel coming before the first check's write (a race). (Checked one at
+    # a time: moto rolls a failed transaction back over writes other threads made meanwhile.)
+    from prakerja.services import nik_check
+    from tests.integration.test_nik_worker import deliver
+
+    real, stale = nik_check.nik_sentinels, {"left": 1}
+
+    def read_too_early(store, keys, nik):
+        found = real(store, keys, nik)
+        if stale["left"] and found[0][2] is not None:
+            stale["left"] -= 1
+            return [(key, kid, None) for key, kid, _ in found]
+        return found
+
+    monkeypatch.setattr(nik_check, "nik_sentinels", read_too_early)
+    register_person(ministry)
+    tokens = [verified_applicant(stack, f"kembar+{n}@example.id") for n in range(2)]
+    for token in tokens:
+        assert stack.call("PUT", "/v1/me/biodata", form(), token=token).status == 202
+    # When both checks are answered VERIFIED
+    assert deliver(stack, max_messages=1) == set() and deliver(stack, max_messages=1) == set()
+    # Then the conditional write let exactly one account hold the NIK; the other ends REJECTED
+    # NIK_ALREADY_USED
+    assert stale["left"] == 0
+    outcomes = sorted((status(stack, t)["status"], status(stack, t)["reason"]) for t in tokens)
+    assert outcomes == [("REJECTED", "NIK_ALREADY_USED"), ("VERIFIED", None)]
+    holder = next(t for t in tokens if status(stack, t)["status"] == "VERIFIED")
+    holder_id = stack.call("GET", "/v1/me", token=holder).body["applicant_id"]
+    assert [i["applicant_id"] for i in _items(stack) if str(i["pk"]).startswith("NIK#")] == [holder_id]
