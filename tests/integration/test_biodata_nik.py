@@ -329,3 +329,19 @@ def test_two_verified_checks_of_one_nik_racing_leave_exactly_one_holder(stack, m
     holder = next(t for t in tokens if status(stack, t)["status"] == "VERIFIED")
     holder_id = stack.call("GET", "/v1/me", token=holder).body["applicant_id"]
     assert [i["applicant_id"] for i in _items(stack) if str(i["pk"]).startswith("NIK#")] == [holder_id]
+
+
+def test_operators_see_the_ministrys_reason_the_citizen_does_not(stack, ministry):
+    # Given an applicant rejected for a name that differs from the registry's
+    from tests.integration.test_keys import ops
+
+    register_person(ministry, name="Budi Santosa")
+    token = verified_applicant(stack, "detail@example.id")
+    stack.call("PUT", "/v1/me/biodata", form(), token=token)
+    stack.drain("NikQueue", "NikWorkerFunction")
+    # When an operator looks the applicant up
+    code, shown, err = ops("applicant", "show", "detail@example.id")
+    # Then the summary names the ministry's reason and field, while the citizen sees the generic one
+    assert code == 0, err
+    assert "REJECTED (DATA_MISMATCH: full_name)" in shown
+    assert status(stack, token)["reason"] == "DATA_NOT_MATCHING_DUKCAPIL"
