@@ -14,7 +14,8 @@ behaviour          what the applicant does
 =================  ===========================================================================
 no_click           never clicks the email link (stops there)
 typo_caught        mistypes the NIK so that the local check refuses it (422), then corrects it
-typo_fixed         mistypes the NIK so that only the ministry can tell (REJECTED NOT_FOUND),
+typo_fixed         mistypes the NIK so that only the ministry can tell (REJECTED; the ministry
+                   says NOT_FOUND, the applicant sees DATA_NOT_MATCHING_DUKCAPIL),
                    then corrects it and is verified
 typo_gave_up       the same ministry rejection, but never corrects it
 fails_test         answers the test badly (FAILED)

@@ -1,7 +1,7 @@
 """``applicant show|export|delete <email>``: personal-data rights under Law 27/2022.
 
 * ``show`` prints a masked summary (the address as ``b***@e***.id``, the NIK as
-  ``320101******0001``), safe on a shared terminal.
+  ``************0001``), safe on a shared terminal.
 * ``export`` writes every item held about the person as one JSON document to a new file created
   with mode 0600 (default ``applicant-export-<UTC time>.json`` in the current directory; never an
   existing file nor through a symbolic link: ``O_EXCL | O_NOFOLLOW``) and prints its path;

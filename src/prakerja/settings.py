@@ -146,6 +146,9 @@ class Settings(BaseModel):
     ministry_circuit_cooldown_seconds: float = Field(30.0, ge=0)
     biodata_corrections_per_day: int = Field(5, ge=0)
     nik_used_per_hour: int = Field(5, ge=0)
+    # ministry checks of one NIK per WIB day, across every account (issue 16: the check must not
+    # be an oracle on a leaked NIK); the Limits table counts by the NIK's keyed HMAC
+    nik_checks_per_day: int = Field(3, ge=1)
     # retention (issue 8; docs/runbook.md "Retention"): days the BIODATA item (NIK/KK envelopes,
     # name, address) is kept after its last submission, as its DynamoDB TTL; 0 = until erasure.
     # KTP photos expire by the bucket's lifecycle rule (template parameter KtpPhotoRetentionDays).

@@ -24,7 +24,7 @@ from prakerja_ops.cli import main as ops_main
 from tests.integration.accounts_support import items, link, mails_to
 from tests.integration.harness import REGION
 from tests.integration.support import PASSWORD, sign_in, sign_up, verified_applicant
-from tests.integration.test_biodata_nik import NIK, form
+from tests.integration.test_biodata_nik import NIK, form, register_person
 from tests.integration.test_sender_bounces import BOUNCES, bounce
 
 NEW_PASSWORD = "teh-manis-dingin-42"
@@ -80,11 +80,13 @@ def assert_still_found(stack, address: str, nik_rival_token: str) -> None:
 
 
 # ---------------------------------------------------------------- HMAC rotation
-def test_hmac_rotation_an_applicant_registered_before_rotation_is_still_found(stack, clock):
-    # Given an applicant with a verified email and biodata (email and NIK sentinels under h1)
+def test_hmac_rotation_an_applicant_registered_before_rotation_is_still_found(stack, clock, ministry):
+    # Given an applicant with a verified email and verified biodata (email and NIK sentinels under h1)
     address = "lama.terdaftar@example.id"
+    register_person(ministry)
     token = verified_applicant(stack, address)
     assert stack.call("PUT", "/v1/me/biodata", form(), token=token).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
     assert {i["pk"].split("#")[0] for i in under(stack, "h1") if i["sk"] == "SENTINEL"} == {"EMAIL", "NIK"}
     # When the HMAC key is rotated
     out = rotate_hmac()
@@ -194,12 +196,16 @@ def test_rotate_without_yes_and_without_a_terminal_is_refused(stack):
 
 
 # ---------------------------------------------------------------- re-key
-def test_rekey_is_idempotent_resumable_and_leaves_no_previous_key_items(stack, clock, monkeypatch):
-    # Given three applicants with biodata under h1, a rotation, and a stale h1 sentinel of a gone applicant
+def test_rekey_is_idempotent_resumable_and_leaves_no_previous_key_items(stack, clock, monkeypatch, ministry):
+    # Given three applicants with biodata under h1 (two verified, so with NIK sentinels; one
+    # rejected, so without), a rotation, and a stale h1 sentinel of a gone applicant
     tokens = [verified_applicant(stack, f"ulang{n}@example.id") for n in range(3)]
     for n, token in enumerate(tokens):
         nik = NIK[:-1] + str(n + 2)
+        if n < 2:
+            register_person(ministry, nik=nik)
         assert stack.call("PUT", "/v1/me/biodata", form(nik=nik), token=token).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
     boto3.resource("dynamodb", region_name=REGION).Table(stack.env("APPLICANTS_TABLE")).put_item(
         Item={"pk": "EMAIL#" + "0" * 64, "sk": "SENTINEL", "applicant_id": "f" * 32, "kid": "h1"})
     rotate_hmac()
@@ -234,7 +240,11 @@ def test_rekey_is_idempotent_resumable_and_leaves_no_previous_key_items(stack, c
     biodata = [i for i in items(stack) if i["sk"] == "BIODATA"]
     assert len(biodata) == 3 and {i["nik_kid"] for i in biodata} == {"h2"}
     sentinels = {i["pk"]: i for i in items(stack) if i["sk"] == "SENTINEL"}
-    assert all(sentinels[f"NIK#{i['nik_key']}"]["applicant_id"] == i["pk"][4:] for i in biodata)
+    verified = [i for i in biodata if i["check"]["result"] == "VERIFIED"]
+    assert len(verified) == 2 and all(sentinels[f"NIK#{i['nik_key']}"]["applicant_id"] == i["pk"][4:]
+                                      and sentinels[f"NIK#{i['nik_key']}"]["verified_at"] for i in verified)
+    # and the rejected one got no sentinel from the re-key
+    assert len([k for k in sentinels if k.startswith("NIK#")]) == 2
     # When it runs once more
     before = sorted(json.dumps(i, sort_keys=True, default=str) for i in items(stack))
     code, out, _ = ops("keys", "rekey")
@@ -265,10 +275,12 @@ def test_rekey_waits_until_the_new_kid_is_current_everywhere(stack, clock):
     assert under(stack, "h1") == [] and secret(stack)["previous_hmac_kids"] == []
 
 
-def test_rekey_keeps_the_nik_sentinel_of_an_applicant_whose_biodata_expired(stack, clock):
-    # Given an applicant whose biodata was removed by retention (the NIK sentinel under h1 stays)
+def test_rekey_keeps_the_nik_sentinel_of_an_applicant_whose_biodata_expired(stack, clock, ministry):
+    # Given a verified applicant whose biodata was removed by retention (the NIK sentinel under h1 stays)
+    register_person(ministry)
     token = verified_applicant(stack, "kedaluwarsa@example.id")
     assert stack.call("PUT", "/v1/me/biodata", form(), token=token).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
     biodata = next(i for i in items(stack) if i["sk"] == "BIODATA")
     boto3.resource("dynamodb", region_name=REGION).Table(stack.env("APPLICANTS_TABLE")).delete_item(
         Key={"pk": biodata["pk"], "sk": "BIODATA"})

@@ -12,7 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prakerja.domain import regions
-from prakerja.domain.nik import NikError, NikParts, build_nik, mask_nik, normalize_nik, parse_nik
+from prakerja.domain.nik import (
+    NikError,
+    NikParts,
+    build_nik,
+    citizen_reason,
+    citizen_step,
+    mask_nik,
+    normalize_nik,
+    parse_nik,
+)
 
 TODAY = date(2025, 6, 1)
 
@@ -361,10 +370,11 @@ def test_build_nik_rejects_malformed_arguments(args):
 # --- mask_nik -----------------------------------------------------------------------------------
 
 
-def test_mask_shows_the_first_six_and_last_four_digits():
-    # Given a NIK / When masked / Then only region and serial stay visible
-    assert mask_nik("3201015705900123") == "320101******0123"
-    assert mask_nik(" 3201 0157 0590 0123 ") == "320101******0123"
+def test_mask_shows_only_the_last_four_digits():
+    # Given a NIK / When masked / Then only the serial stays visible (issue 16: the region code
+    # next to the date of birth and sex of the same reply would narrow the person down)
+    assert mask_nik("3201015705900123") == "************0123"
+    assert mask_nik(" 3201 0157 0590 0123 ") == "************0123"
 
 
 @pytest.mark.parametrize("bad", ["", "123", "32010157059001234", "abcdefghijklmnop", None])
@@ -374,17 +384,38 @@ def test_mask_hides_a_malformed_value_entirely(bad):
 
 
 @given(st.from_regex(r"[0-9]{16}", fullmatch=True))
-def test_mask_never_shows_the_birth_date_digits(digits):
+def test_mask_never_shows_the_region_or_birth_date_digits(digits):
     # Given any 16 digits / When masked
     masked = mask_nik(digits)
 
-    # Then length is kept and digits 7-12 are hidden
+    # Then length is kept and digits 1-12 (region and birth date) are hidden
     assert len(masked) == 16
-    assert masked[:6] == digits[:6] and masked[12:] == digits[12:]
-    assert masked[6:12] == "******"
+    assert masked[12:] == digits[12:]
+    assert masked[:12] == "*" * 12
 
 
 @given(st.text())
 def test_mask_never_raises(text):
     # Given any string / When masked / Then a 16-character string comes back
     assert len(mask_nik(text)) == 16
+
+
+# --- what the citizen is shown of a check (issue 16) ---------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["NOT_FOUND", "DATA_MISMATCH", "DECEASED", "INACTIVE", "NOT_CITIZEN", "EXCLUDED",
+                                    None])
+def test_every_ministry_rejection_is_one_generic_reason(reason):
+    # Given a rejection with any of the ministry's reasons / When shown to the citizen / Then generic
+    assert citizen_reason("REJECTED", reason) == "DATA_NOT_MATCHING_DUKCAPIL"
+
+
+def test_a_nik_held_by_another_account_keeps_its_reason_and_no_other_outcome_has_one():
+    assert citizen_reason("REJECTED", "NIK_ALREADY_USED") == "NIK_ALREADY_USED"
+    assert citizen_reason("VERIFIED", None) is None and citizen_reason("PENDING", "DECEASED") is None
+
+
+def test_a_stored_step_is_shown_with_the_citizen_reason():
+    step = {"status": "REJECTED", "reason": "DECEASED", "updated_at": "2026-04-11T03:00:00Z"}
+    assert citizen_step(step) == step | {"reason": "DATA_NOT_MATCHING_DUKCAPIL"}
+    assert citizen_step(None) is None

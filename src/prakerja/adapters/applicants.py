@@ -11,8 +11,13 @@ Item shapes (``pk`` / ``sk``):
   (``consent_version``, ``consent_at``, ``consent_withdrawn_at``), ``steps`` map
   (``{step: {status, reason, updated_at}}``), ``active_batch`` and ``active_batch_closes_at`` (one
   open batch at a time), ``selected_batch``.
-* ``EMAIL#<hmac>`` / ``SENTINEL`` and ``NIK#<hmac>`` / ``SENTINEL``: uniqueness guards written in
-  the same transaction as the profile or biodata (``applicant_id``, ``kid``).
+* ``EMAIL#<hmac>`` / ``SENTINEL``: uniqueness guard written in the same transaction as the
+  profile (``applicant_id``, ``kid``).
+* ``NIK#<hmac>`` / ``SENTINEL``: the account whose data the ministry VERIFIED for this NIK
+  (``applicant_id``, ``kid``, ``verified_at``), written by the NIK worker in the same
+  transaction as the VERIFIED check on BIODATA (issue 16): a pending or rejected submission
+  holds no sentinel. A sentinel without ``verified_at`` is a claim written at submission before
+  that change; it counts only while its applicant's nik step is VERIFIED.
 * ``TOKEN#<sha256>`` / ``TOKEN``: single-use email tokens (verification, reset, change).
 * ``REFRESH#<sha256>`` / ``TOKEN`` and ``FAMILY#<id>`` / ``FAMILY``: rotating refresh tokens.
 * ``APP#<id>`` / ``KTP#<upload_id>``: one issued upload and its outcome.
@@ -174,7 +179,10 @@ class ApplicantStore:
                         "ConditionExpression": "attribute_exists(pk)"}},
             {"Delete": {"TableName": self.name, "Key": {"pk": f"EMAIL#{email_key}", "sk": "SENTINEL"}, **owned}},
         ]
-        if nik_key:
+        # the NIK sentinel only if it is ours: a pending or rejected submission holds none, and the
+        # NIK may be verified for someone else. Read after BIODATA is gone, so the NIK worker (whose
+        # claim is conditional on BIODATA) cannot write one for this applicant any more. One read.
+        if nik_key and self.nik_owner(nik_key) == applicant_id:
             items.append({"Delete": {"TableName": self.name, "Key": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL"},
                                      **owned}})
         return self.transact(items)
@@ -311,13 +319,16 @@ class ApplicantStore:
         return plain(item) if item else None
 
     def put_item(self, applicant_id: str, sk: str, item: dict, condition: str | None = None,
-                 values: dict | None = None) -> dict:
-        """Transaction item putting one of the applicant's items."""
+                 values: dict | None = None, names: dict | None = None) -> dict:
+        """Transaction item putting one of the applicant's items (``condition`` with its
+        placeholders ``values`` and ``names``)."""
         put: dict[str, Any] = {"TableName": self.name, "Item": {"pk": app_pk(applicant_id), "sk": sk, **item}}
         if condition:
             put["ConditionExpression"] = condition
         if values:
             put["ExpressionAttributeValues"] = values
+        if names:
+            put["ExpressionAttributeNames"] = names
         return {"Put": put}
 
     def update_item(self, applicant_id: str, sk: str, values: dict, condition: str | None = None,
@@ -335,12 +346,61 @@ class ApplicantStore:
                             ConsistentRead=True)
         return sorted((plain(i) for i in page.get("Items", [])), key=lambda i: i.get("joined_at", ""))
 
-    def nik_sentinel_put(self, nik_key: str, applicant_id: str, kid: str) -> dict:
-        """Transaction item claiming a NIK for one applicant (idempotent for the same applicant)."""
+    # ------------------------------------------------------------------ NIK sentinels (issue 16)
+    # Written only by the NIK worker on a VERIFIED answer, together with the check on BIODATA.
+    # ``displace``: the applicant of a submission-time claim (no ``verified_at``; its nik step not
+    # VERIFIED) that this write replaces; the condition then requires it to be unchanged.
+    @staticmethod
+    def _nik_condition(applicant_id: str, displace: str | None) -> dict:
+        if displace:
+            return {"ConditionExpression": "applicant_id = :o AND attribute_not_exists(verified_at)",
+                    "ExpressionAttributeValues": {":o": displace}}
+        return {"ConditionExpression": "attribute_not_exists(pk) OR applicant_id = :a",
+                "ExpressionAttributeValues": {":a": applicant_id}}
+
+    def nik_sentinel_claim(self, nik_key: str, applicant_id: str, kid: str, at: str,
+                           displace: str | None = None) -> dict:
+        """Transaction item (``Put``) making ``applicant_id`` the verified holder of the NIK with
+        HMAC ``nik_key`` (under ``kid``) at ``at``: only if the sentinel is absent or already
+        ours (or, with ``displace``, still that applicant's unverified claim)."""
         return {"Put": {"TableName": self.name,
-                        "Item": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": kid},
-                        "ConditionExpression": "attribute_not_exists(pk) OR applicant_id = :a",
-                        "ExpressionAttributeValues": {":a": applicant_id}}}
+                        "Item": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": kid,
+                                 "verified_at": at},
+                        **self._nik_condition(applicant_id, displace)}}
+
+    def nik_sentinel_clear(self, nik_key: str, applicant_id: str, displace: str | None = None) -> dict:
+        """Transaction item (``Delete``) for the same NIK's sentinel under another HMAC key id:
+        it must be absent or ours (or ``displace``'s unverified claim), and goes."""
+        return {"Delete": {"TableName": self.name, "Key": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL"},
+                           **self._nik_condition(applicant_id, displace)}}
+
+    def nik_not_verified(self, applicant_id: str) -> dict:
+        """Transaction item (``ConditionCheck``): the applicant's nik step is not VERIFIED (or the
+        profile is gone)."""
+        return {"ConditionCheck": {
+            "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
+            "ConditionExpression": "attribute_not_exists(pk) OR attribute_not_exists(steps.#s.#st) "
+                                   "OR steps.#s.#st <> :verified",
+            "ExpressionAttributeNames": {"#s": "nik", "#st": "status"},
+            "ExpressionAttributeValues": {":verified": "VERIFIED"}}}
+
+    def nik_verified_check(self, applicant_id: str, version: int, check: dict, nik_key: str, kid: str) -> dict:
+        """Transaction item (``Update``) storing a VERIFIED check on BIODATA ``version`` (unless
+        one is there already) with its NIK lookup under ``nik_key``/``kid`` (the sentinel's)."""
+        return {"Update": {
+            "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "BIODATA"},
+            "UpdateExpression": "SET #c = :check, nik_key = :k, nik_kid = :kid",
+            "ConditionExpression": "version = :v AND (attribute_not_exists(#c) OR #c = :null)",
+            "ExpressionAttributeNames": {"#c": "check"},
+            "ExpressionAttributeValues": {":check": check, ":v": version, ":null": None, ":k": nik_key,
+                                          ":kid": kid}}}
+
+    def nik_sentinel_release(self, nik_key: str, applicant_id: str) -> dict:
+        """Transaction item (``Delete``) removing the applicant's own sentinel (a new submission:
+        a pending claim holds none); only while it is still theirs."""
+        return {"Delete": {"TableName": self.name, "Key": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL"},
+                           "ConditionExpression": "applicant_id = :a",
+                           "ExpressionAttributeValues": {":a": applicant_id}}}
 
     def nik_owner(self, nik_key: str) -> str | None:
         """The applicant holding a NIK (by HMAC), or None."""
@@ -378,23 +438,31 @@ class ApplicantStore:
         return plain(item) if item else None
 
     def rekey_items(self, kind: str, applicant_id: str, sk: str, old_key: str, new_key: str, kid: str,
-                    condition: str = "", values: dict | None = None) -> list[dict]:
+                    condition: str = "", values: dict | None = None, sentinel: dict | None = None,
+                    move_sentinel: bool = True) -> list[dict]:
         """Transaction items moving one lookup of the applicant to the HMAC ``new_key`` under key
         id ``kid``: the holder item ``sk`` (PROFILE: ``email_key``/``email_kid``; BIODATA:
         ``nik_key``/``nik_kid``; only while it still holds ``old_key``, and ``condition``), the new
-        ``kind`` sentinel (free or already ours) and the removal of the old one (if ours)."""
+        ``kind`` sentinel (free or already ours; with the attributes of ``sentinel``, the old one,
+        such as ``verified_at``) and the removal of the old one (if ours). ``move_sentinel=False``:
+        the holder item only (a NIK whose check is not VERIFIED holds no sentinel)."""
         attr = "email" if kind == "EMAIL" else "nik"
         cond = "#k = :old" + (f" AND ({condition})" if condition else "")
         ours = {"ConditionExpression": "attribute_not_exists(pk) OR applicant_id = :a",
                 "ExpressionAttributeValues": {":a": applicant_id}}
+        holder = {"Update": {"TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": sk},
+                             "UpdateExpression": "SET #k = :new, #kid = :kid", "ConditionExpression": cond,
+                             "ExpressionAttributeNames": {"#k": f"{attr}_key", "#kid": f"{attr}_kid"},
+                             "ExpressionAttributeValues": {":new": new_key, ":kid": kid, ":old": old_key,
+                                                           **(values or {})}}}
+        if not move_sentinel:
+            return [holder]
+        kept = {k: v for k, v in (sentinel or {}).items() if k not in ("pk", "sk", "applicant_id", "kid")}
         return [
-            {"Update": {"TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": sk},
-                        "UpdateExpression": "SET #k = :new, #kid = :kid", "ConditionExpression": cond,
-                        "ExpressionAttributeNames": {"#k": f"{attr}_key", "#kid": f"{attr}_kid"},
-                        "ExpressionAttributeValues": {":new": new_key, ":kid": kid, ":old": old_key,
-                                                      **(values or {})}}},
+            holder,
             {"Put": {"TableName": self.name,
-                     "Item": {"pk": f"{kind}#{new_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": kid},
+                     "Item": {**kept, "pk": f"{kind}#{new_key}", "sk": "SENTINEL", "applicant_id": applicant_id,
+                              "kid": kid},
                      **ours}},
             {"Delete": {"TableName": self.name, "Key": {"pk": f"{kind}#{old_key}", "sk": "SENTINEL"}, **ours}},
         ]

@@ -135,6 +135,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Terlalu banyak percobaan NIK. Silakan coba lagi nanti.",
         "Too many NIK attempts. Please try again later.",
     ),
+    "TOO_MANY_NIK_CHECKS": (
+        "NIK ini sudah terlalu sering diperiksa hari ini. Silakan coba lagi besok.",
+        "This NIK has been checked too often today. Please try again tomorrow.",
+    ),
+    "DATA_NOT_MATCHING_DUKCAPIL": ("Data tidak sesuai dengan data Dukcapil. Periksa kembali KTP Anda.",
+                                   "Your data does not match Dukcapil's records. Check your KTP."),
     # assessment
     "TEST_NOT_STARTED": ("Tes belum dimulai.", "The test has not been started."),
     "TEST_EXPIRED": ("Waktu tes sudah habis.", "The test time is over."),
@@ -161,7 +167,14 @@ REASONS: dict[str, tuple[str, str]] = {
                    "Ganti alamat email Anda untuk menerima pemberitahuan.",
                    "Our email to this address was marked as spam, so we stopped sending to it. "
                    "Change your email address to receive notifications."),
-    # NIK check (the ministry's answer)
+    # NIK check: what the citizen is shown (services.status; domain.nik.citizen_reason)
+    "DATA_NOT_MATCHING_DUKCAPIL": ("Data tidak sesuai dengan data Dukcapil. Periksa kembali KTP Anda.",
+                                   "Your data does not match Dukcapil's records. Check your KTP."),
+    "NIK_ALREADY_USED": ("NIK ini sudah terverifikasi untuk akun lain. Periksa NIK Anda, atau hubungi layanan "
+                         "Prakerja bila NIK ini milik Anda.",
+                         "This NIK is already verified for another account. Check your NIK, or contact Prakerja "
+                         "support if it is yours."),
+    # NIK check (the ministry's answer; shown before issue 16, kept for clients that know them)
     "NOT_FOUND": ("NIK tidak ditemukan di data kependudukan. Periksa setiap angka NIK Anda.",
                   "The NIK was not found in the civil registry. Check every digit of your NIK."),
     "DATA_MISMATCH": ("Data tidak sesuai dengan data kependudukan. Periksa kolom yang ditandai.",

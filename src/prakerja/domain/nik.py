@@ -31,6 +31,8 @@ from typing import Literal
 from prakerja.domain import regions
 
 __all__ = [
+    "DATA_NOT_MATCHING_DUKCAPIL",
+    "NIK_ALREADY_USED",
     "NIK_DATE_INVALID",
     "NIK_FORMAT",
     "NIK_REGION_UNKNOWN",
@@ -38,6 +40,8 @@ __all__ = [
     "NikError",
     "NikParts",
     "build_nik",
+    "citizen_reason",
+    "citizen_step",
     "mask_nik",
     "normalize_nik",
     "parse_nik",
@@ -47,6 +51,8 @@ NIK_FORMAT = "NIK_FORMAT"
 NIK_REGION_UNKNOWN = "NIK_REGION_UNKNOWN"
 NIK_DATE_INVALID = "NIK_DATE_INVALID"
 NIK_SERIAL_INVALID = "NIK_SERIAL_INVALID"
+NIK_ALREADY_USED = "NIK_ALREADY_USED"
+DATA_NOT_MATCHING_DUKCAPIL = "DATA_NOT_MATCHING_DUKCAPIL"
 
 _NIK_RE = re.compile(r"[0-9]{16}")  # ASCII digits only (not \d, which matches any Unicode digit)
 _DISTRICT_RE = re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}")
@@ -186,8 +192,10 @@ def build_nik(district_code: str, birth_date: date, sex: str, serial: int) -> st
 
 
 def mask_nik(nik: str) -> str:
-    """Mask a NIK for logs and display: first six and last four digits kept, ``320101******0123``.
+    """Mask a NIK for logs and display: only the last four digits kept, ``************0123``.
 
+    The first six digits (the issuing district) are hidden too: next to the date of birth and
+    sex shown in the same reply they would narrow the person down (issue 16, item 13).
     Accepts the same spellings as ``normalize_nik``. Anything that is not a 16-digit NIK is
     masked completely (``"*" * 16``) so a mistyped NIK never leaks. Never raises.
     """
@@ -195,4 +203,27 @@ def mask_nik(nik: str) -> str:
         digits = normalize_nik(nik)
     except NikError:
         return "*" * 16
-    return digits[:6] + "*" * 6 + digits[12:]
+    return "*" * 12 + digits[12:]
+
+
+def citizen_reason(result: str | None, reason: str | None) -> str | None:
+    """The reason a citizen is shown for a NIK check outcome (``GET /v1/me``, ``GET
+    /v1/me/biodata``): ``None`` unless ``result`` is ``REJECTED``; ``NIK_ALREADY_USED`` when
+    another account holds the NIK verified (our rule, not the ministry's); every other rejection
+    (the ministry's ``NOT_FOUND``, ``DATA_MISMATCH``, ``DECEASED``, ``INACTIVE``, ``NOT_CITIZEN``,
+    ``EXCLUDED``, or none) is the one generic ``DATA_NOT_MATCHING_DUKCAPIL``.
+
+    Why: the ministry's detail (which field differs, whether the person died) turned the check
+    into an oracle on a leaked NIK (issue 16, item 6). Operators keep the detail in the BIODATA
+    item's ``check`` record. Pure; never raises."""
+    if result != "REJECTED":
+        return None
+    return NIK_ALREADY_USED if reason == NIK_ALREADY_USED else DATA_NOT_MATCHING_DUKCAPIL
+
+
+def citizen_step(step: dict | None) -> dict | None:
+    """The nik step (``{status, reason, updated_at}``) as the citizen may see it: the reason
+    through :func:`citizen_reason`, which also covers outcomes stored before issue 16. Pure."""
+    if not step:
+        return step
+    return {**step, "reason": citizen_reason(step.get("status"), step.get("reason"))}

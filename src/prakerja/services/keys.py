@@ -324,8 +324,13 @@ class KeyManager:
                 except EnvelopeError:
                     return FAILED
                 new_key, kid = lookup_key(keys, nik)
+                # the sentinel moves only if it is ours: a NIK not (yet) verified for this applicant
+                # holds none, and re-keying must not create one (issue 16). One read.
+                sentinel = store.get_sentinel("NIK", biodata["nik_key"])
+                ours = bool(sentinel) and sentinel.get("applicant_id") == applicant_id
                 items += store.rekey_items("NIK", applicant_id, "BIODATA", biodata["nik_key"], new_key, kid,
-                                           "version = :v", {":v": biodata["version"]})
+                                           "version = :v", {":v": biodata["version"]}, sentinel=sentinel,
+                                           move_sentinel=ours)
             if not items:
                 return CURRENT
             if store.transact(items):

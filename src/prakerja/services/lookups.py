@@ -4,9 +4,10 @@ Items are written under the current HMAC key id only; lookups try the current ki
 previous one (``previous_hmac_kids`` in the app secret) until ``prakerja-ops keys rekey`` has
 moved every item to the current kid and dropped the previous ones. The one-account-per-address
 and one-account-per-NIK guarantees hold across a rotation because every write of a sentinel
-under the current kid carries a ``ConditionCheck`` that the same value's sentinel under each
-previous kid is absent (or the writer's own): the write and the re-key, which moves a sentinel
-in one transaction, cannot both see the value free.
+under the current kid carries a condition that the same value's sentinel under each previous
+kid is absent (or the writer's own): the write and the re-key, which moves a sentinel in one
+transaction, cannot both see the value free. (NIK sentinels are written by the NIK worker on a
+VERIFIED answer: :mod:`prakerja.services.nik_check`.)
 """
 
 from __future__ import annotations
@@ -39,6 +40,31 @@ def applicant_for_email(store: ApplicantStore, keys: Keys, email: str) -> str | 
 def find_nik(store: ApplicantStore, keys: Keys, nik: str) -> tuple[str, str] | None:
     """``(applicant_id, nik_key)`` of the applicant holding the (normalised) NIK under any key id."""
     return store.find_nik(key for key, _ in lookup_keys(keys, nik))
+
+
+def holds_verified(store: ApplicantStore, sentinel: dict) -> bool:
+    """Whether a NIK sentinel makes its applicant the NIK's holder: written on a VERIFIED answer
+    (``verified_at``), or a submission-time claim (before issue 16) of an applicant whose nik
+    step is VERIFIED. Costs one profile read for such an old claim, none otherwise."""
+    if sentinel.get("verified_at"):
+        return True
+    profile = store.get_profile(str(sentinel["applicant_id"]))
+    return bool(profile) and (profile["steps"].get("nik") or {}).get("status") == "VERIFIED"
+
+
+def nik_sentinels(store: ApplicantStore, keys: Keys, nik: str) -> list[tuple[str, str, dict | None]]:
+    """``(nik_key, kid, sentinel or None)`` of the (normalised) NIK under every key id, current
+    first. One strongly consistent read per key id (one outside a rotation)."""
+    return [(key, kid, store.get_sentinel("NIK", key)) for key, kid in lookup_keys(keys, nik)]
+
+
+def verified_nik_holder(store: ApplicantStore, keys: Keys, nik: str) -> str | None:
+    """The applicant for whom the ministry verified the NIK (under any key id), or None. A
+    pending or rejected submission holds nothing (issue 16)."""
+    for _, _, sentinel in nik_sentinels(store, keys, nik):
+        if sentinel and holds_verified(store, sentinel):
+            return str(sentinel["applicant_id"])
+    return None
 
 
 def previous_guards(store: ApplicantStore, keys: Keys, kind: str, value: str, applicant_id: str | None = None,

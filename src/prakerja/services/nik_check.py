@@ -22,9 +22,22 @@ Message body: ``{"applicant_id", "version"}``. For a batch of records:
    backoff with jitter (its visibility, capped at SQS's 12 hours); at ``max_attempts`` the worker
    sends it to the NIK DLQ itself and the step stays PENDING (an alarm watches the DLQ; a redrive
    starts the attempts afresh). SQS's own maxReceiveCount is only a backstop for crashes.
-6. **Outcome** recorded by two single-item conditional updates (no transaction): the check on
-   BIODATA (only if none yet, same version), then the nik step (only if PENDING for that version);
-   when the step moved, the funnel counts it (:mod:`prakerja.services.funnel`).
+6. **Outcome** recorded by two conditional writes: the check on BIODATA (only if none yet, same
+   version), then the nik step (only if PENDING for that version); when the step moved, the
+   funnel counts it (:mod:`prakerja.services.funnel`). The step's reason is what the citizen may
+   see (:func:`prakerja.domain.nik.citizen_reason`: one generic code for every ministry
+   rejection); the ministry's reason and mismatched fields stay in the BIODATA check for
+   operators (issue 16).
+7. **The NIK is claimed only when VERIFIED** (issue 16). A VERIFIED check is recorded in one
+   transaction with the NIK sentinel under the current key id (``verified_at``), conditional on
+   the sentinel being absent or this applicant's, and with the same NIK's sentinels under the
+   previous key ids removed on the same condition. If another account already holds the NIK
+   verified, this check ends REJECTED ``NIK_ALREADY_USED`` (the ministry's VERIFIED kept in the
+   check as ``ministry_result``). Two verified checks of one NIK in flight race on that write;
+   exactly one wins. A claim written at submission before this change (no ``verified_at``) is
+   replaced unless its applicant's nik step is VERIFIED. Cost of a VERIFIED answer: one
+   sentinel read per key id (plus the holder's profile for such an old claim) and one
+   transaction instead of one update.
 
 Metrics (partner health): ``MinistryCall`` per call made, ``MinistryLatency`` (ms) per call,
 ``MinistryError`` per 429/5xx/timeout/connection failure, ``MinistryCircuitOpen`` each time this
@@ -53,7 +66,9 @@ from prakerja.adapters.funnel import marker_attribute
 from prakerja.adapters.ministry import Ministry, MinistryUnavailable
 from prakerja.adapters.nik_queue import NikQueue
 from prakerja.adapters.pacing import PacedBucket
+from prakerja.domain.nik import NIK_ALREADY_USED, citizen_reason
 from prakerja.observability import count, measure
+from prakerja.services.lookups import holds_verified, nik_sentinels
 from prakerja.services.wiring import Wiring
 from prakerja.settings import Settings, SettingsError
 
@@ -62,6 +77,7 @@ CIRCUIT_NAME = "ministry"
 SQS_MAX_VISIBILITY = 43200  # seconds (12 hours)
 CALL_MARGIN_SECONDS = 1.0
 LATE_TOLERANCE_SECONDS = 0.05
+CLAIM_ATTEMPTS = 3  # a VERIFIED claim re-planned after a lost race on a sentinel
 
 
 class InvalidCheckMessage(ValueError):
@@ -267,7 +283,8 @@ class NikChecks:
             return "stale"
         if item.get("check"):
             check = item["check"]
-            self._apply(shared, applicant_id, version, check["result"], check.get("reason"), check["checked_at"])
+            self._apply(shared, applicant_id, version, check["result"],
+                        citizen_reason(check["result"], check.get("reason")), check["checked_at"])
             return "done"
         return _Call(record, applicant_id, version, item)
 
@@ -313,7 +330,7 @@ class NikChecks:
         measure("MinistryLatency", (time.perf_counter() - started) * 1000)
         with shared.lock:
             shared.circuit = self.circuit.succeeded(shared.circuit)
-        return self._record(shared, applicant_id, version, reply)
+        return self._record(shared, applicant_id, version, reply, nik)
 
     def _failed(self, shared: _Shared, record: QueuedCheck, applicant_id: str, version: int,
                 exc: MinistryUnavailable) -> str:
@@ -341,14 +358,61 @@ class NikChecks:
         self.queue.defer(record.receipt_handle, whole)
         return f"deferred:{why}"
 
-    def _record(self, shared: _Shared, applicant_id: str, version: int, reply: Any) -> str:
+    def _record(self, shared: _Shared, applicant_id: str, version: int, reply: Any, nik: str) -> str:
         at = clock.iso(clock.now())
         check = {"result": reply.result, "reason": reply.reason, "fields": reply.mismatched_fields,
                  "checked_at": at, "request_id": reply.request_id}
-        if not self.w.store.record_nik_check(applicant_id, version, check):
+        if reply.result == "VERIFIED":
+            recorded = self._claim(applicant_id, version, nik, check)
+            if recorded is None:
+                return "stale"
+            check = recorded
+        elif not self.w.store.record_nik_check(applicant_id, version, check):
             return "stale"
-        self._apply(shared, applicant_id, version, reply.result, reply.reason, at)
-        return reply.result
+        self._apply(shared, applicant_id, version, check["result"], citizen_reason(check["result"], check["reason"]),
+                    at)
+        return str(check["result"])
+
+    def _claim(self, applicant_id: str, version: int, nik: str, check: dict) -> dict | None:
+        """Record a VERIFIED ``check`` with the NIK's sentinel (module docstring, point 7); the
+        check recorded (REJECTED ``NIK_ALREADY_USED`` when another account holds the NIK), or None
+        when the version was superseded or recorded meanwhile. Raises RuntimeError when the
+        sentinels kept changing (the record returns after its visibility timeout)."""
+        store = self.w.store
+        for _ in range(CLAIM_ATTEMPTS):
+            plan = self._claim_items(applicant_id, version, nik, check)
+            if plan is None:
+                taken = {**check, "result": "REJECTED", "reason": NIK_ALREADY_USED, "fields": [],
+                         "ministry_result": "VERIFIED"}
+                return taken if store.record_nik_check(applicant_id, version, taken) else None
+            if store.transact(plan):
+                return check
+            item = store.get_item(applicant_id, "BIODATA")
+            if not item or int(item["version"]) != version or item.get("check"):
+                return None
+        raise RuntimeError("nik claim kept conflicting")
+
+    def _claim_items(self, applicant_id: str, version: int, nik: str, check: dict) -> list[dict] | None:
+        """The transaction recording a VERIFIED check with its sentinel, or None when another
+        account holds the NIK verified."""
+        store = self.w.store
+        sentinels = nik_sentinels(store, self.w.keys(), nik)
+        current_key, current_kid, _ = sentinels[0]
+        items = [store.nik_verified_check(applicant_id, version, check, current_key, current_kid)]
+        displaced: set[str] = set()
+        for key, kid, sentinel in sentinels:
+            holder = str(sentinel["applicant_id"]) if sentinel else applicant_id
+            displace = None
+            if holder != applicant_id:
+                if holds_verified(store, sentinel or {}):
+                    return None
+                displace = holder  # a claim written at submission before issue 16
+                displaced.add(holder)
+            items.append(store.nik_sentinel_claim(key, applicant_id, kid, check["checked_at"], displace)
+                         if key == current_key else store.nik_sentinel_clear(key, applicant_id, displace))
+        # and its applicant was not verified meanwhile (a worker of before this change)
+        items += [store.nik_not_verified(other) for other in sorted(displaced)]
+        return items
 
     def _apply(self, shared: _Shared, applicant_id: str, version: int, result: str, reason: str | None,
                at: str) -> None:

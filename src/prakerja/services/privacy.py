@@ -7,7 +7,8 @@ only the pseudonymous applicant id is used. Where each kind of item lives and ho
 without a table scan: :mod:`prakerja.adapters.personal_data`.
 
 * **show**: a summary safe for a terminal: the address masked (``b***@e***.id``), the NIK masked
-  as ``GET /v1/me/biodata`` shows it, step statuses, batch memberships, counts.
+  as ``GET /v1/me/biodata`` shows it, step statuses (a rejected NIK check with the ministry's
+  reason and mismatched fields, which the citizen is not shown), batch memberships, counts.
 * **export**: one JSON document with every item held about the person (profile, biodata with
   NIK and KK decrypted from their KMS envelopes, step states, the NIK check record, the test,
   uploads and every stored version of the KTP photos, batch memberships and priority-list
@@ -32,6 +33,10 @@ What stays, and why:
 * Idempotency records (Powertools) hold a hash of the client's Idempotency-Key, a keyed hash of
   the request and the reply ``{"status": "ACCEPTED"}``: nothing that leads to the person; they
   expire after an hour;
+* the count of ministry checks of a NIK in a WIB day (Limits table, ``QUOTA#nik_checks#<hmac>``;
+  issue 16): keyed by an HMAC of the NIK of its own (not joinable with sentinels or priority
+  lists), it names no account, and it must survive an erasure, or deleting an account would
+  reset the limit; it expires the day after;
 * messages already in SQS (an email on its way) are sent; sign-in failure counters (HMACs of the
   email key and client address) expire within 30 minutes; CloudWatch logs carry no personal
   data.
@@ -149,6 +154,11 @@ class PersonalData:
         nik_keys = [str(i["pk"]).removeprefix("NIK#") for i in linked if str(i["pk"]).startswith("NIK#")]
         nik_keys += [i["nik_key"] for i in partition if i["sk"] == "BIODATA" and i.get("nik_key")]
         nik_keys += self._nik_keys_under_every_kid(applicant_id, partition)
+        if any(self.w.store.nik_owner(k) not in (None, applicant_id) for k in dict.fromkeys(nik_keys)):
+            # the NIK is held by another account (verified for it; a pending or rejected claim
+            # holds none, issue 16): the NIK's priority-list entries are about that person, not
+            # this one. One read per key id.
+            nik_keys = []
         photos = [v for prefix in PHOTO_PREFIXES for v in self.photos.versions_under(f"{prefix}{applicant_id}/")] \
             if self.photos else []
         return Held(applicant_id, profile, partition, linked, families, outbox, self.data.limits(applicant_id),
@@ -217,6 +227,11 @@ class PersonalData:
         steps = {s: {"status": (profile.get("steps", {}).get(s) or {}).get("status", states.INITIAL[s]),
                      "reason": (profile.get("steps", {}).get(s) or {}).get("reason")}
                  for s in states.STEPS if s != "batch"}
+        check = (biodata or {}).get("check") or {}
+        if check.get("reason") and steps["nik"]["status"] == "REJECTED":
+            # operators see the ministry's detail the citizen is not shown (issue 16)
+            fields = ",".join(check.get("fields") or [])
+            steps["nik"]["reason"] = str(check["reason"]) + (f": {fields}" if fields else "")
         members = sorted((i for i in held.partition if i["sk"].startswith("MEMBER#")),
                          key=lambda i: i.get("joined_at", ""))
         return {"applicant_id": aid, "email": mask_email(profile.get("email", "")),

@@ -8,6 +8,7 @@ from prakerja.adapters.batches import BatchStore
 from prakerja.domain import applicant as states
 from prakerja.domain.accounts import consent_view
 from prakerja.domain.errors import Unauthorized
+from prakerja.domain.nik import citizen_step
 
 
 def batch_step(memberships: list[dict], batches: BatchStore) -> dict:
@@ -37,6 +38,8 @@ def me(store: ApplicantStore, batches: BatchStore, applicant_id: str, profile: d
     steps = {step: dict(profile["steps"].get(step) or {"status": states.INITIAL[step], "reason": None,
                                                        "updated_at": None})
              for step in states.STEPS if step != "batch"}
+    # a rejected NIK check shows one generic reason, never the ministry's detail (issue 16)
+    steps["nik"] = citizen_step(steps["nik"])
     steps["batch"] = batch_step(store.memberships(applicant_id), batches)
     return {"applicant_id": applicant_id, "email": profile["email"],
             "consent_version": profile.get("consent_version"), "consent": consent_view(profile), "steps": steps,

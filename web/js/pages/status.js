@@ -10,7 +10,9 @@ import { waitNotice } from "../forms.js";
 import { codeText, formatDateTime, onLangChange, t } from "../i18n.js";
 import { $, busy, h, initPage, say } from "../ui.js";
 
-const FIXABLE_NIK = new Set(["NOT_FOUND", "DATA_MISMATCH"]);
+// DATA_NOT_MATCHING_DUKCAPIL: the one reason shown for a ministry rejection (issue 16); NIK_ALREADY_USED:
+// the NIK may be mistyped. The older codes stay for outcomes shown before.
+const FIXABLE_NIK = new Set(["DATA_NOT_MATCHING_DUKCAPIL", "NIK_ALREADY_USED", "NOT_FOUND", "DATA_MISMATCH"]);
 export const POLL_FIRST_MS = 5000;
 export const POLL_MAX_MS = 60000;
 const POLL_FOR_MS = 10 * 60 * 1000;
