@@ -381,7 +381,7 @@ def test_an_emergency_jwt_rotation_ends_every_session_at_once(stack, clock):
     session = sign_in(stack, address)
     old_keys = keys_from_document(secret(stack))
     aid = stack.call("GET", "/v1/me", token=session["access_token"]).body["applicant_id"]
-    forged = AccessTokens(lambda: old_keys, 900).issue(aid, "family")
+    forged = AccessTokens(lambda: old_keys, 900, "prakerja", "prakerja-api").issue(aid, "family")
     # When the operator rotates the JWT key in an emergency
     code, out, err = ops("keys", "rotate", "jwt", "--emergency", "--yes")
     assert code == 0, err
