@@ -173,11 +173,23 @@ def test_name_validation_only_ever_raises_a_name_code(text):
         ("address", "J" * 301, "ADDRESS_LENGTH"),
         ("address", "Jl. Melati\nNo. 7", "ADDRESS_INVALID"),
         ("address", 7, "ADDRESS_INVALID"),
+        ("place_of_birth", "\u202eRAGOB", "PLACE_OF_BIRTH_INVALID"),
+        ("address", "Jl. Melati \u2066No. 7\u2069", "ADDRESS_INVALID"),
+        ("address", "Jl. Melati\u200f No. 7", "ADDRESS_INVALID"),
     ],
 )
 def test_place_of_birth_and_address_are_bounded_single_line_text(fieldname, value, code):
     # Given a bad free-text value / When validated / Then its field carries the code
     assert issues_of(body(**{fieldname: value})) == [FieldIssue(fieldname, code)]
+
+
+@pytest.mark.parametrize("name", ["Ma\u2019ruf Hidayat", "Ni Luh Putu Ayu", "I Gusti Ngurah Rai",
+                                  "Dewi-Sartika, S.Pd."])
+def test_names_refuse_bidi_and_control_characters_and_keep_the_real_ones(name):
+    # Given a real name / When validated / Then it is kept; with a bidi override or NUL inside, refused
+    assert Biodata.model_validate(body(full_name=name)).full_name == name
+    for bad in (f"\u202e{name}", f"{name}\x00", f"{name[:3]}\u2066{name[3:]}"):
+        assert issues_of(body(full_name=bad)) == [FieldIssue("full_name", "NAME_INVALID")]
 
 
 def test_an_address_of_300_characters_is_accepted():

@@ -91,6 +91,9 @@ _REGION_KNOWN = {
     "district_code": regions.is_known_district,
 }
 _FORBIDDEN_TEXT_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Bidirectional controls (Unicode UAX #9: embeddings, overrides, isolates, marks): text that reads
+# differently from what it is ("Trojan source"); no Indonesian place or address needs them.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _MIN_BIRTH_YEAR = 1900
 
 
@@ -100,13 +103,14 @@ def _error(code: str) -> PydanticCustomError:
 
 
 def _clean_text(value: Any, max_len: int, length_code: str, invalid_code: str) -> str:
-    """NFC-normalise and strip free text; reject non-str, control characters and bad lengths."""
+    """NFC-normalise and strip free text; reject non-str, control characters, bidi controls and bad
+    lengths (``length_code``/``invalid_code`` as pydantic errors)."""
     if not isinstance(value, str):
         raise _error(invalid_code)
     text = unicodedata.normalize("NFC", value).strip()
     if not 1 <= len(text) <= max_len:
         raise _error(length_code)
-    if any(unicodedata.category(ch) in _FORBIDDEN_TEXT_CATEGORIES for ch in text):
+    if any(unicodedata.category(ch) in _FORBIDDEN_TEXT_CATEGORIES or ch in _BIDI_CONTROLS for ch in text):
         raise _error(invalid_code)
     return text
 
