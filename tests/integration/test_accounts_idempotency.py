@@ -166,3 +166,15 @@ def queued_emails(stack) -> list[dict]:
     while batch := stack.sqs_event("EmailQueue")["Records"]:
         found += batch
     return found
+
+
+@pytest.mark.parametrize("key", ["k" * 129, ""], ids=["129-characters", "empty"])
+def test_an_idempotency_key_outside_1_to_128_characters_is_422_and_creates_nothing(stack, key):
+    # Given an Idempotency-Key that is too long or empty (a header the code reads is bounded)
+    # When a sign-up carries it
+    r = sign_up_with_key(stack, key, BODY | {"email": "kunci.panjang@example.id"})
+    # Then it is refused in the error contract, naming the header, and no account or email exists
+    assert r.status == 422 and r.body["code"] == "VALIDATION_FAILED"
+    assert [f["field"] for f in r.body["fields"]] == ["Idempotency-Key"]
+    assert not [i for i in items(stack) if i.get("sk") == "PROFILE"]
+    assert mails_to(stack, "kunci.panjang@example.id") == []
