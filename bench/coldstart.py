@@ -127,7 +127,7 @@ def targets(only: list[str] | None = None) -> list[Target]:
     """The baseline, the framework reference and every function of template.yaml (or the logical
     ids in ``only``)."""
     sys.path[:0] = [p for p in (str(ROOT / "local"), str(SRC)) if p not in sys.path]
-    from prakerja_local.provision import Resources, resolved_environments
+    from prakerja_local.provision import LOCAL_PARAMETERS, Resources, resolved_environments
     from prakerja_local.template import Template
 
     template = Template.load(ROOT / "template.yaml")
@@ -135,7 +135,10 @@ def targets(only: list[str] | None = None) -> list[Target]:
     unknown = sorted(set(only or ()) - set(functions))
     if unknown:
         sys.exit(f"no such function in template.yaml: {', '.join(unknown)}")
-    resources = Resources(physical=_placeholder_physical(template), parameters=template.parameter_defaults(),
+    defaults = template.parameter_defaults()
+    # deploy parameters without a default (MinistryUrl, PublicBaseUrl) get the local stack's values
+    local = {k: v for k, v in LOCAL_PARAMETERS.items() if not defaults.get(k)}
+    resources = Resources(physical=_placeholder_physical(template), parameters={**defaults, **local},
                           stack_name="prakerja-bench")
     environments = resolved_environments(template, resources)
     kinds = {route.function_id: "http" for route in template.routes()}

@@ -226,3 +226,19 @@ def test_a_reset_link_from_before_the_deploy_dies_after_a_later_password_change(
                       token=access).status == 200
     r = stack.call("POST", f"/v1/password-resets/{token}", {"password": "sandi-penyerang-9"})
     assert r.status == 410 and r.body["code"] == "TOKEN_EXPIRED"
+
+
+def test_an_address_stored_by_an_earlier_release_that_the_strict_check_refuses_can_still_be_changed(stack):
+    # Given a profile whose address only the earlier, looser check accepted (a trailing dot)
+    sign_up(stack, "lama.titik@example.id")
+    tokens = sign_in(stack, "lama.titik@example.id")
+    aid = profile_of(stack, "lama.titik@example.id")["applicant_id"]
+    table = boto3.resource("dynamodb", region_name=REGION).Table(stack.env("APPLICANTS_TABLE"))
+    table.update_item(Key={"pk": f"APP#{aid}", "sk": "PROFILE"}, UpdateExpression="SET email = :e",
+                      ExpressionAttributeValues={":e": "lama.titik.@example.id"})
+    # When the owner changes to a new, valid address
+    r = stack.call("PUT", "/v1/me/email", {"email": "baru.titik@example.id", "password": PASSWORD},
+                   token=tokens["access_token"])
+    # Then it is accepted (the old address is not the one being checked) and the link goes out
+    assert r.status == 202, r.body
+    assert mails_to(stack, "baru.titik@example.id")

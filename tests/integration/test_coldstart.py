@@ -62,6 +62,27 @@ def test_the_biodata_function_loads_its_own_needs_only():
     assert heavy & {"PIL", "pillow_heif", "httpx", "argon2"} == set()
 
 
+def _all_functions() -> list[str]:
+    from prakerja_local.template import Template
+
+    return sorted(Template.load(ROOT / "template.yaml").functions())
+
+
+@pytest.mark.parametrize("function_id", _all_functions())
+def test_every_function_of_the_template_imports_in_a_lambda_like_process(function_id):
+    # every handler loads with the template's environment (deploy parameters without a default get
+    # the local stack's values), reaches no network, and is callable
+    report = _cold_import(function_id)
+    assert report["callable"] and report["network"] == []
+
+
+@pytest.mark.parametrize("function_id", ["NikWorkerFunction", "KtpProcessFunction", "BatchTickFunction",
+                                         "DrawResultsFunction", "EmailBounceFunction"])
+def test_workers_load_neither_the_address_validator_nor_pyjwt_unless_they_mail_or_see_tokens(function_id):
+    heavy = set(_cold_import(function_id)["heavy"])
+    assert heavy & {"PIL", "pillow_heif", "argon2", "aws_xray_sdk", "jwt", "email_validator"} == set()
+
+
 @pytest.mark.parametrize("function_id", ["EmailSenderFunction", "OutboxSweeperFunction"])
 def test_workers_without_tokens_load_neither_jwt_nor_cryptography(function_id):
     report = _cold_import(function_id)

@@ -264,16 +264,18 @@ def test_deleting_ones_own_account_also_erases_photos_and_batch_memberships(stac
     assert mentioning(scan(stack), ani) == []
 
 
-def test_an_erasure_removes_priority_entries_keyed_under_both_kids_of_a_rotation(stack):
-    # Given an applicant with biodata, and a batch whose priority list was made during an HMAC
-    # rotation (her NIK's entry under both the old and the new key id)
+def test_an_erasure_removes_priority_entries_keyed_under_both_kids_of_a_rotation(stack, ministry):
+    # Given an applicant whose NIK the ministry verified, and a batch whose priority list was made
+    # during an HMAC rotation (her NIK's entry under both the old and the new key id)
     from prakerja.adapters.secrets import keys_from_document, read_document
     from prakerja.services.security import lookup_key
     from tests.integration.test_batches import add_batch
 
     nik = build_nik("32.01.01", DOB, "F", 77)
+    ministry.simulator.add({"nik": nik, "full_name": "Sari Rotasi", "date_of_birth": DOB.isoformat()})
     token = verified_applicant(stack, "rotasi.prioritas@example.id")
     assert stack.call("PUT", "/v1/me/biodata", form(nik, "Sari Rotasi"), token=token).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
     assert ops("keys", "rotate", "hmac", "--yes")[0] == 0
     keys = keys_from_document(read_document(stack.env("SECRETS_NAME")))
     assert len(keys.hmac_kids) == 2
@@ -337,3 +339,29 @@ def test_an_export_never_overwrites_a_file_nor_follows_a_symlink(stack, tmp_path
     assert existing.read_text(encoding="utf-8") == "keep me" and target.read_text(encoding="utf-8") == "not yours"
     assert link.is_symlink()
     assert [r for r in PrivacyAuditLog(stack.env("AUDIT_BUCKET")).records() if r["action"] == "export"] == []
+
+
+def test_erasing_an_account_that_only_typed_a_nik_leaves_that_niks_priority_entry(stack, ministry):
+    # Given a priority list naming a NIK, and an account that typed that NIK without the ministry
+    # verifying it for them (a leaked NIK, rejected as not matching)
+    from prakerja.adapters.secrets import keys_from_document, read_document
+    from prakerja.services.security import lookup_key
+
+    nik = build_nik("32.01.01", DOB, "F", 78)
+    ministry.simulator.add({"nik": nik, "full_name": "Pemilik Asli", "date_of_birth": DOB.isoformat()})
+    token = verified_applicant(stack, "penyerobot@example.id")
+    assert stack.call("PUT", "/v1/me/biodata", form(nik, "Bukan Pemilik"), token=token).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
+    assert stack.call("GET", "/v1/me", token=token).body["steps"]["nik"]["status"] == "REJECTED"
+    keys = keys_from_document(read_document(stack.env("SECRETS_NAME")))
+    add_batch(stack, "2026-12", 1, 48, 72, 10)
+    BatchStore(stack.env("BATCHES_TABLE")).put_priority("2026-12", [f"N#{lookup_key(keys, nik)[0]}"])
+    # When that account is exported and erased
+    code, printed, err = ops("applicant", "export", "penyerobot@example.id", "--out", "-")
+    assert code == 0, err
+    assert f"#P#N#{lookup_key(keys, nik)[0]}" not in printed  # the entry is not shown as theirs
+    code, out, err = ops("applicant", "delete", "penyerobot@example.id", "--yes")
+    assert code == 0, err
+    # Then the priority entry (about the NIK's real owner) is still there
+    table = boto3.resource("dynamodb").Table(stack.env("BATCHES_TABLE"))
+    assert len([i for i in table.scan()["Items"] if "#P#N#" in i["pk"]]) == 1

@@ -128,3 +128,15 @@ def test_consent_given_again_clears_the_withdrawal():
     assert consent_active({"consent_at": "2026-04-13T03:00:00Z", "consent_withdrawn_at": None})
     require_active({"consent_at": "2026-04-13T03:00:00Z", "consent_withdrawn_at": None})
     require_active(None)  # a missing profile is the caller's own check
+
+
+def test_the_mailer_sends_to_the_punycode_form_of_an_idn_domain_and_leaves_ascii_alone():
+    from prakerja.adapters.mailer import ascii_address
+
+    assert ascii_address("a@bücher.de") == "a@xn--bcher-kva.de"
+    assert ascii_address("siti+daftar@example.co.id") == "siti+daftar@example.co.id"
+
+
+def test_new_addresses_need_an_ascii_local_part():
+    with pytest.raises(InvalidInput):
+        normalise_email("pendaftar.é@example.id")

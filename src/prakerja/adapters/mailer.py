@@ -22,6 +22,21 @@ THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequest
 _SES_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
 
 
+def ascii_address(address: str) -> str:
+    """``address`` with its domain in IDNA (Punycode) form, as SES requires (``a@bücher.de`` ->
+    ``a@xn--bcher-kva.de``); an ASCII address is returned unchanged. New addresses have ASCII
+    local parts (``prakerja.domain.accounts.normalise_email``)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    import idna  # email-validator's own dependency; only for the rare IDN domain
+
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:
+        return address
+
+
 class SendThrottled(RuntimeError):
     """SES refused the send for its rate or quota (``code`` is SES's error code); retry later."""
 
@@ -43,7 +58,7 @@ class Mailer:
         """Send and return SES's message id. Raises SendThrottled, or botocore errors otherwise."""
         request: dict[str, Any] = {
             "FromEmailAddress": self.sender,
-            "Destination": {"ToAddresses": [to]},
+            "Destination": {"ToAddresses": [ascii_address(to)]},
             "Content": {"Simple": {
                 "Subject": {"Data": subject, "Charset": "UTF-8"},
                 "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}},

@@ -14,8 +14,6 @@ import re
 import unicodedata
 from importlib import resources
 
-from email_validator import EmailNotValidError, validate_email
-
 from prakerja.domain.errors import FieldIssue, InvalidInput
 
 PASSWORD_MIN = 8
@@ -47,11 +45,15 @@ def normalise_email(typed: str) -> str:
     Raises InvalidInput(VALIDATION_FAILED, ``email``: EMAIL_INVALID) for anything else: control,
     bidi or other unsafe characters, empty or hyphen-edged labels, ``<``, spaces, special-use
     domains (``.test``, ``.local``...), more than 254 characters."""
+    from email_validator import EmailNotValidError, validate_email  # loaded where addresses are read
+
     value = _folded(typed)
     if len(value) > EMAIL_MAX:
         raise _invalid()
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        # allow_smtputf8=False: SES sends to 7-bit local parts only (a domain may be IDN: the
+        # mailer sends to its Punycode form, adapters/mailer.py)
+        return validate_email(value, check_deliverability=False, allow_smtputf8=False).normalized
     except EmailNotValidError as exc:
         raise _invalid() from exc
 

@@ -154,10 +154,11 @@ class PersonalData:
         nik_keys = [str(i["pk"]).removeprefix("NIK#") for i in linked if str(i["pk"]).startswith("NIK#")]
         nik_keys += [i["nik_key"] for i in partition if i["sk"] == "BIODATA" and i.get("nik_key")]
         nik_keys += self._nik_keys_under_every_kid(applicant_id, partition)
-        if any(self.w.store.nik_owner(k) not in (None, applicant_id) for k in dict.fromkeys(nik_keys)):
-            # the NIK is held by another account (verified for it; a pending or rejected claim
-            # holds none, issue 16): the NIK's priority-list entries are about that person, not
-            # this one. One read per key id.
+        if not any(self.w.store.nik_owner(k) == applicant_id for k in dict.fromkeys(nik_keys)):
+            # the NIK is this applicant's only once the ministry verified it for them (the owner
+            # sentinel, issue 16): a NIK merely typed (pending, rejected, or held by another account)
+            # may be someone else's, whose priority-list entries this erasure and export must not
+            # touch or show. One read per key id.
             nik_keys = []
         photos = [v for prefix in PHOTO_PREFIXES for v in self.photos.versions_under(f"{prefix}{applicant_id}/")] \
             if self.photos else []

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import jwt
-
 from prakerja import clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.secrets import Keys
@@ -128,6 +126,8 @@ class AccessTokens:
     def issue(self, applicant_id: str, family: str, generation: int = 0) -> str:
         """A signed token for the applicant at session ``generation`` (the profile's
         ``session_generation``), valid ``lifetime_seconds`` from now."""
+        import jwt  # PyJWT loads where tokens are handled, not in every importer of this module
+
         keys = self.keys()
         now = clock.epoch()
         claims = {"sub": applicant_id, "fam": family, "gen": generation, "iat": now, "nbf": now,
@@ -136,6 +136,8 @@ class AccessTokens:
 
     def check(self, token: str) -> AccessClaims:
         """Verify signature and times; returns the claims."""
+        import jwt
+
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             keys = self.keys()

@@ -121,7 +121,14 @@ class SelfService:
         nothing. The caller answers 202 either way. Raises InvalidInput(EMAIL_INVALID) only for
         text that is not an address, TooMany(TOO_MANY_ATTEMPTS) over the per-client mail limit
         (counted for every valid request, known address or not, so it reveals nothing)."""
-        normalised = normalise_email(email)
+        try:
+            normalised = normalise_email(email)
+        except InvalidInput:
+            # an account whose address only the earlier, looser check accepted can still reset
+            # it; any other text that is not an address stays a 422
+            normalised = lookup_email(email)
+            if not find_email(self.w.store, self.w.keys(), normalised):
+                raise
         self.accounts.mail_limits.client_request(client_ip)  # 1 write
         found = find_email(self.w.store, self.w.keys(), normalised)
         profile = self.w.store.get_profile(found[0]) if found else None
@@ -230,7 +237,8 @@ class SelfService:
         base = self.s.public_base_url
         notices = [mail.email_message(mail.TRANSACTIONAL, "email_change_notice", mail_address(profile["email"]),
                                       {"base": base}, ref=applicant_id)]
-        if not limits.target_allows("email_change_notice", normalise_email(profile["email"])):
+        # the stored address may predate the strict check (mail_address never raises)
+        if not limits.target_allows("email_change_notice", mail_address(profile["email"])):
             notices = []
         if not limits.target_allows("change_email", normalised):  # the link and email_in_use alike
             if notices:

@@ -60,7 +60,9 @@ function describe(step, s, all) {
     case "email:PENDING": return ["todo", "state.waitingYou", t("status.emailPending", { email: me.email }), resendButton(), true];
     case "email:UNDELIVERABLE":
       return ["fail", "state.failed", reason || t("status.emailUndeliverable", { email: me.email }), go("/akun", "status.changeEmail"), true];
-    case "ktp:NOT_STARTED": return ["todo", "state.notStarted", t("status.ktpTodo"), go("/ktp", "status.uploadKtp"), true];
+    case "ktp:NOT_STARTED": // presigning needs a verified email (403 EMAIL_NOT_VERIFIED otherwise)
+      return emailDone ? ["todo", "state.notStarted", t("status.ktpTodo"), go("/ktp", "status.uploadKtp"), true]
+        : ["todo", "state.notStarted", t("status.afterEmail"), null];
     case "ktp:PROCESSING": return ["wait", "state.checking", t("status.ktpChecking"), null];
     case "ktp:VALID": return ["done", "state.accepted", t("status.ktpDone"), null];
     case "ktp:REJECTED": return ["fail", "state.rejected", `${reason} ${t("status.ktpAgain")}`, go("/ktp", "status.uploadAgain"), true];
