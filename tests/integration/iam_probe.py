@@ -5,8 +5,9 @@ and resource call goes through it, before moto answers) and ``FunctionRegistry.h
 in-process invocation, including the cold-start import, goes through it), so each call is known
 by the function that made it. Calls made outside a function (the tests' own set-up, ops tools)
 are not recorded, nor calls whose innermost project frame is in tests/ (a test standing in for
-another actor during an invocation). A call on a thread the function started (s3transfer's upload threads) is
-charged to the one function running at the time.
+another actor during an invocation). A call on a thread the function started (its thread pool,
+s3transfer's upload threads: no tests/ or local/ frame on it) is charged to the one function
+running at the time, and not recorded when several are.
 
 Each call becomes the IAM actions it is authorised by, on a resource written as in
 ``tests/infra/iam_needs.yaml`` (``dynamodb:table/ApplicantsTable``, ``s3:KtpBucket/uploads/<key>``):
@@ -38,6 +39,7 @@ from prakerja_local.functions import FunctionRegistry
 
 _REPO = str(Path(__file__).resolve().parents[2]) + "/"
 _TESTS = _REPO + "tests/"
+_LOCAL = _REPO + "local/"
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_probe_function", default=None)
 
 _S3_OBJECT_ACTIONS = {
@@ -57,13 +59,26 @@ def _made_by_a_test() -> bool:
     """Whether the innermost project frame of the current call is a test's (a test that stands in
     for another actor inside a function, e.g. a monkeypatched adapter writing what a racing worker
     would): those calls are not the function's."""
-    frame = sys._getframe(2)
+    frame = sys._getframe(3)
     while frame is not None:
         path = frame.f_code.co_filename
         if path.startswith(_REPO):
             return path.startswith(_TESTS)
         frame = frame.f_back
-    return False  # a thread the function's library started (s3transfer): the function's call
+    return False
+
+
+def _on_a_functions_thread() -> bool:
+    """For a call on a thread no invocation started: whether the thread runs only the
+    function's code and libraries (its own thread pool, s3transfer's upload threads), not a
+    test's or the local stack's (a queue pump, a server thread)."""
+    frame = sys._getframe(3)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.startswith((_TESTS, _LOCAL)):
+            return False
+        frame = frame.f_back
+    return True
 
 
 class IamProbe:
@@ -88,7 +103,7 @@ class IamProbe:
         def _make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
             response = original_call(client, operation, params)
             function_id = probe._function()
-            if function_id and not _made_by_a_test():
+            if function_id:
                 try:
                     probe._record(function_id, client.meta.service_model.service_name, operation, params, response)
                 except Exception as exc:  # a bug in the probe must not change what the test sees
@@ -134,12 +149,13 @@ class IamProbe:
         return IamProbe._Running(self, function_id)
 
     def _function(self) -> str | None:
+        """The function that makes the current call, or None (a test's or the local stack's)."""
         found = _current.get()
         if found:
-            return found
+            return None if _made_by_a_test() else found
         with self._lock:
             active = [f for f, n in self._active.items() if n > 0]
-        return active[0] if len(active) == 1 else None
+        return active[0] if len(active) == 1 and _on_a_functions_thread() else None
 
     # ------------------------------------------------------------------ naming
     def _logical(self, value: str | None) -> str:
