@@ -50,7 +50,7 @@ def iam_probe() -> Iterator[IamProbe | None]:
         yield probe
     if os.environ.get("PRAKERJA_IAM_PROBE_DUMP"):  # every recorded call, for a review of the list
         Path(os.environ["PRAKERJA_IAM_PROBE_DUMP"]).write_text("\n".join(
-            f"{f} {a} {r} {t}" for f, calls in sorted(probe.calls.items()) for (a, r), t in sorted(calls.items())))
+            f"{f}\t{a}\t{r}\t{t}" for f, calls in sorted(probe.calls.items()) for (a, r), t in sorted(calls.items())))
     missing = probe.missing(yaml.safe_load(IAM_NEEDS.read_text(encoding="utf-8")))
     assert not missing, (
         f"AWS calls the functions made in the integration tests that {IAM_NEEDS.name} does not list "

@@ -40,6 +40,7 @@ from prakerja_local.functions import FunctionRegistry
 _REPO = str(Path(__file__).resolve().parents[2]) + "/"
 _TESTS = _REPO + "tests/"
 _LOCAL = _REPO + "local/"
+_ENTRIES: set[Any] = set()  # code of the wrappers an invocation (or a cold start) enters by
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_probe_function", default=None)
 
 _S3_OBJECT_ACTIONS = {
@@ -56,14 +57,13 @@ _TRANSACT_ITEM = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteIte
 
 
 def _made_by_a_test() -> bool:
-    """Whether the innermost project frame of the current call is a test's (a test that stands in
-    for another actor inside a function, e.g. a monkeypatched adapter writing what a racing worker
-    would): those calls are not the function's."""
+    """Whether test code stands between the current call and the invocation it is made in (a
+    test standing in for another actor inside a function, e.g. a monkeypatched adapter erasing
+    the account or writing what a racing worker would): those calls are not the function's."""
     frame = sys._getframe(3)
-    while frame is not None:
-        path = frame.f_code.co_filename
-        if path.startswith(_REPO):
-            return path.startswith(_TESTS)
+    while frame is not None and frame.f_code not in _ENTRIES:
+        if frame.f_code.co_filename.startswith(_TESTS):
+            return True
         frame = frame.f_back
     return False
 
@@ -126,6 +126,9 @@ class IamProbe:
             with probe._lock:
                 probe._resources.append(resources)
 
+        # the invocation's frames start at ``run`` (and a cold start's at ``handler``)
+        nested = handler.__code__.co_consts
+        _ENTRIES.update({handler.__code__, *(c for c in nested if getattr(c, "co_name", "") == "run")})
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", _make_api_call)
         monkeypatch.setattr(FunctionRegistry, "handler", handler)
         monkeypatch.setattr(provision_module.Resources, "__init__", resources_init)
