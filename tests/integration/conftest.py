@@ -3,16 +3,22 @@ the real handlers, and a movable clock."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from moto import mock_aws
 
 from prakerja import clock as prakerja_clock
 from prakerja.adapters import aws as aws_adapter
 from prakerja_local.ministry import MinistryServer
 from tests.integration.harness import Stack, start_stack
+from tests.integration.iam_probe import IamProbe
+
+IAM_NEEDS = Path(__file__).parents[1] / "infra" / "iam_needs.yaml"
 
 
 class MovableClock:
@@ -27,6 +33,35 @@ class MovableClock:
 
     def set(self, when: datetime) -> None:
         self.now = when
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_probe() -> Iterator[IamProbe | None]:
+    """Every AWS call a function makes in these tests must be in tests/infra/iam_needs.yaml (the
+    reviewed list template.yaml's grants are checked against): a call made here but not listed
+    would be refused on AWS. Fails the session's last test at teardown, naming each call.
+    PRAKERJA_IAM_PROBE=0 turns the recorder off."""
+    if os.environ.get("PRAKERJA_IAM_PROBE") == "0":
+        yield None
+        return
+    probe = IamProbe()
+    with pytest.MonkeyPatch.context() as patch:
+        probe.install(patch)
+        yield probe
+    if os.environ.get("PRAKERJA_IAM_PROBE_DUMP"):  # every recorded call, for a review of the list
+        Path(os.environ["PRAKERJA_IAM_PROBE_DUMP"]).write_text("\n".join(
+            f"{f}\t{a}\t{r}\t{t}" for f, calls in sorted(probe.calls.items()) for (a, r), t in sorted(calls.items())))
+    missing = probe.missing(yaml.safe_load(IAM_NEEDS.read_text(encoding="utf-8")))
+    assert not missing, (
+        f"AWS calls the functions made in the integration tests that {IAM_NEEDS.name} does not list "
+        "(on AWS they would be AccessDenied unless template.yaml grants them; add each to template.yaml and "
+        f"{IAM_NEEDS.name} with the adapter call that needs it):\n  " + "\n  ".join(missing))
+
+
+@pytest.fixture(autouse=True)
+def _iam_probe_test(request: pytest.FixtureRequest, iam_probe: IamProbe | None) -> None:
+    if iam_probe is not None:
+        iam_probe.test = request.node.nodeid
 
 
 @pytest.fixture
