@@ -286,6 +286,20 @@ def test_pii_key_policy_lets_the_account_administer_but_not_use_it() -> None:
         assert roles == principal, principal
 
 
+@pytest.mark.parametrize("key_id", sorted(of_type("AWS::KMS::Key")))
+def test_no_key_policy_gives_kms_star_and_the_account_cannot_use_any_key(key_id: str) -> None:
+    # every key: the account administers it through IAM but may not encrypt or decrypt with it,
+    # and no statement grants a wildcard action (issue 16, item 11)
+    statements = [s for s in render(props(RESOURCES[key_id])["KeyPolicy"]["Statement"]) if isinstance(s, dict)]
+    # (the services publishing to an encrypted SNS topic need kms:GenerateDataKey*, AWS's own spelling)
+    assert not [a for s in statements for a in _as_list(s["Action"]) if "*" in a and a != "kms:GenerateDataKey*"]
+    account = [s for s in statements if s.get("Principal") == {"AWS": "arn:aws:iam::ACCOUNT:root"}]
+    assert account, f"{key_id}: the account must keep administering the key (KMS refuses a lock-out)"
+    used = {a for s in account for a in _as_list(s["Action"])} & {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+                                                                  "kms:CreateGrant", "kms:ReEncryptFrom"}
+    assert not used, (key_id, sorted(used))
+
+
 def test_audit_bucket_refuses_deletes() -> None:
     policies = [p for p in of_type("AWS::S3::BucketPolicy").values() if props(p)["Bucket"] == {"Ref": "AuditBucket"}]
     denied = {a for p in policies for s in props(p)["PolicyDocument"]["Statement"]
