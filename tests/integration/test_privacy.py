@@ -43,6 +43,16 @@ def form(nik: str, name: str) -> dict:
             "work_status": "laid_off", "not_in_formal_education": True, "phone": "081298765432"}
 
 
+def nik_checked(stack, ministry, email: str, nik: str, owner: str, typed: str) -> str:
+    """A verified-email applicant who submitted ``nik`` as ``typed``, checked by the ministry (which
+    knows the NIK as ``owner``'s); their access token."""
+    ministry.simulator.add({"nik": nik, "full_name": owner, "date_of_birth": DOB.isoformat()})
+    token = verified_applicant(stack, email)
+    assert stack.call("PUT", "/v1/me/biodata", form(nik, typed), token=token).status == 202
+    stack.drain("NikQueue", "NikWorkerFunction")
+    return token
+
+
 def journey(stack, ministry, email: str, serial: int, name: str, batch_id: str) -> dict:
     """Sign-up, email link, KTP photo, biodata (one correction) checked by the ministry, the test,
     a password-reset request, joining the batch. Returns what identifies the applicant."""
@@ -272,10 +282,7 @@ def test_an_erasure_removes_priority_entries_keyed_under_both_kids_of_a_rotation
     from tests.integration.test_batches import add_batch
 
     nik = build_nik("32.01.01", DOB, "F", 77)
-    ministry.simulator.add({"nik": nik, "full_name": "Sari Rotasi", "date_of_birth": DOB.isoformat()})
-    token = verified_applicant(stack, "rotasi.prioritas@example.id")
-    assert stack.call("PUT", "/v1/me/biodata", form(nik, "Sari Rotasi"), token=token).status == 202
-    stack.drain("NikQueue", "NikWorkerFunction")
+    nik_checked(stack, ministry, "rotasi.prioritas@example.id", nik, "Sari Rotasi", "Sari Rotasi")
     assert ops("keys", "rotate", "hmac", "--yes")[0] == 0
     keys = keys_from_document(read_document(stack.env("SECRETS_NAME")))
     assert len(keys.hmac_kids) == 2
@@ -348,10 +355,7 @@ def test_erasing_an_account_that_only_typed_a_nik_leaves_that_niks_priority_entr
     from prakerja.services.security import lookup_key
 
     nik = build_nik("32.01.01", DOB, "F", 78)
-    ministry.simulator.add({"nik": nik, "full_name": "Pemilik Asli", "date_of_birth": DOB.isoformat()})
-    token = verified_applicant(stack, "penyerobot@example.id")
-    assert stack.call("PUT", "/v1/me/biodata", form(nik, "Bukan Pemilik"), token=token).status == 202
-    stack.drain("NikQueue", "NikWorkerFunction")
+    token = nik_checked(stack, ministry, "penyerobot@example.id", nik, "Pemilik Asli", "Bukan Pemilik")
     assert stack.call("GET", "/v1/me", token=token).body["steps"]["nik"]["status"] == "REJECTED"
     keys = keys_from_document(read_document(stack.env("SECRETS_NAME")))
     add_batch(stack, "2026-12", 1, 48, 72, 10)
