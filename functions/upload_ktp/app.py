@@ -27,7 +27,7 @@ class UploadRequest(BaseModel):
 
 @app.post("/v1/me/documents/ktp")
 def presign(body: UploadRequest, claims: Annotated[AccessClaims, Depends(signed_in)]) -> dict:
-    return ktp.presign(claims.applicant_id, body.content_type.strip().lower())
+    return ktp.presign(claims.applicant_id, body.content_type.strip().lower(), claims.profile)
 
 
 handler = lambda_handler(app)

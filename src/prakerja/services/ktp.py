@@ -91,15 +91,17 @@ class KtpPhotos:
         self.limits = limits or photo.Limits(min_bytes=s.ktp_min_bytes, max_bytes=s.ktp_max_bytes)
         self.presigns = Quota(s.limits_table, "ktp_presigns", s.ktp_presigns_per_hour)
 
-    def presign(self, applicant_id: str, content_type: str) -> dict[str, Any]:
+    def presign(self, applicant_id: str, content_type: str, profile: dict | None = None) -> dict[str, Any]:
         """A presigned POST for a new upload: ``{upload_id, url, fields, expires_at, max_bytes,
-        min_bytes, accepted_types}``. Raises InvalidInput(CONTENT_TYPE_UNSUPPORTED),
+        min_bytes, accepted_types}``. ``profile``: the PROFILE item when the caller already read
+        it (the session check, :func:`prakerja.services.security.signed_in`), else it is read.
+        Raises InvalidInput(CONTENT_TYPE_UNSUPPORTED),
         Unauthorized(TOKEN_INVALID) when the account is gone, Forbidden(CONSENT_WITHDRAWN |
         EMAIL_NOT_VERIFIED), TooMany(TOO_MANY_UPLOADS, retry_after: seconds to the next hour)."""
         if content_type not in ACCEPTED_TYPES:
             raise InvalidInput("VALIDATION_FAILED", [FieldIssue("content_type", "CONTENT_TYPE_UNSUPPORTED")])
         now = clock.now()
-        self._gate(applicant_id, now)
+        self._gate(applicant_id, now, profile)
         upload_id = uuid.uuid4().hex
         key = upload_key(applicant_id, upload_id)
         expires = now + timedelta(seconds=self.w.settings.ktp_upload_seconds)
@@ -114,10 +116,11 @@ class KtpPhotos:
                 "expires_at": clock.iso(expires), "max_bytes": self.limits.max_bytes,
                 "min_bytes": self.limits.min_bytes, "accepted_types": list(ACCEPTED_TYPES)}
 
-    def _gate(self, applicant_id: str, now: Any) -> None:
+    def _gate(self, applicant_id: str, now: Any, profile: dict | None) -> None:
         """The presign's gates, in order: the account, consent, a verified email, the hourly quota.
-        Costs one GetItem (the profile) and one UpdateItem (the Limits table's quota item)."""
-        profile = self.w.store.get_profile(applicant_id)
+        Costs one UpdateItem (the Limits table's quota item), and one GetItem when ``profile`` was
+        not given."""
+        profile = profile or self.w.store.get_profile(applicant_id)
         if profile is None:
             raise Unauthorized("TOKEN_INVALID")
         require_active(profile)
