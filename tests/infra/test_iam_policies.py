@@ -259,6 +259,54 @@ def test_ktp_worker_can_delete_the_originals_versions_and_nothing_more() -> None
     assert not [g for g in grants if "Lifecycle" in g.action or g.action in {"dynamodb:Scan", "dynamodb:Query"}]
 
 
+#: attributes of Applicants items the photo parser must neither read nor write (profile,
+#: sentinels, tokens, biodata; src/prakerja/adapters/applicants.py)
+_NOT_THE_PARSERS = {"email", "email_key", "email_kid", "email_generation", "password_hash", "password_generation",
+                    "session_generation", "consent_version", "consent_at", "consent_withdrawn_at", "applicant_id",
+                    "kid", "nik_key", "nik_kid", "verified_at", "check", "version", "purpose", "used_at",
+                    "family", "selected_batch", "active_batch", "nik_version", "envelope", "nik"}
+
+
+def _applicants_statements(function_id: str) -> dict[str, dict[str, Any]]:
+    """action -> the one rendered statement granting it on the Applicants table."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in props(FUNCTIONS[function_id])["Policies"]:
+        for statement in render(entry.get("Statement", [])):
+            if "arn:aws:dynamodb:REGION:ACCOUNT:table/ApplicantsTable" in _as_list(statement["Resource"]):
+                for action in _as_list(statement["Action"]):
+                    assert action not in found, f"{action} granted twice"
+                    found[action] = statement
+    return found
+
+
+def test_the_photo_parser_gets_only_upload_and_ktp_step_attributes() -> None:
+    """Issue 16 item 11: KtpProcessFunction parses untrusted HEIC/PNG, so on the Applicants table
+    it may GetItem only as a projection (``dynamodb:Select`` SPECIFIC_ATTRIBUTES: without it IAM
+    checks only the attributes a request names, and a plain GetItem names none) of the listed
+    attributes, and UpdateItem only the listed ones, returning no values (ALL_OLD / ALL_NEW would
+    read the whole item), in applicant partitions and the ktp_valid funnel counters. The lists are
+    iam_needs.yaml's (the reviewed per-call list); the key attributes are in them, as DynamoDB
+    requires."""
+    statements = _applicants_statements("KtpProcessFunction")
+    assert set(statements) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    needs = NEEDS["KtpProcessFunction"]["dynamodb:table/ApplicantsTable"]
+    for action, statement in statements.items():
+        condition = statement["Condition"]
+        assert _canonical_condition(condition) == _canonical_condition(needs[action]["condition"]), action
+        attributes = set(condition["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+        assert {"pk", "sk"} <= attributes and not attributes & _NOT_THE_PARSERS, (action, attributes)
+        leading = _as_list(condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+        assert set(leading) <= {"APP#*", "FUNNEL#ktp_valid#*"}, leading
+    get = statements["dynamodb:GetItem"]["Condition"]
+    assert get["StringEquals"] == {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}  # not ...IfExists
+    assert _as_list(get["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]) == ["APP#*"]
+    assert set(get["ForAllValues:StringEquals"]["dynamodb:Attributes"]) == {"pk", "sk", "sequence",
+                                                                            "processed_version"}
+    update = statements["dynamodb:UpdateItem"]["Condition"]
+    assert set(update) == {"ForAllValues:StringLike", "ForAllValues:StringEquals", "StringEquals"}
+    assert set(_as_list(update["StringEquals"]["dynamodb:ReturnValues"])) <= {"NONE", "UPDATED_OLD", "UPDATED_NEW"}
+
+
 def test_pii_key_is_used_only_under_the_crypto_adapters_encryption_context() -> None:
     from prakerja.adapters.crypto import KMS_CONTEXT
 

@@ -4,6 +4,7 @@ the real handlers, and a movable clock."""
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,14 +45,15 @@ def iam_probe() -> Iterator[IamProbe | None]:
     if os.environ.get("PRAKERJA_IAM_PROBE") == "0":
         yield None
         return
-    probe = IamProbe()
+    needs = yaml.safe_load(IAM_NEEDS.read_text(encoding="utf-8"))
+    probe = IamProbe(needs)  # also checks each item call against its grant's dynamodb: condition
     with pytest.MonkeyPatch.context() as patch:
         probe.install(patch)
         yield probe
     if os.environ.get("PRAKERJA_IAM_PROBE_DUMP"):  # every recorded call, for a review of the list
         Path(os.environ["PRAKERJA_IAM_PROBE_DUMP"]).write_text("\n".join(
             f"{f}\t{a}\t{r}\t{t}" for f, calls in sorted(probe.calls.items()) for (a, r), t in sorted(calls.items())))
-    missing = probe.missing(yaml.safe_load(IAM_NEEDS.read_text(encoding="utf-8")))
+    missing = probe.missing(needs)
     assert not missing, (
         f"AWS calls the functions made in the integration tests that {IAM_NEEDS.name} does not list "
         "(on AWS they would be AccessDenied unless template.yaml grants them; add each to template.yaml and "
@@ -62,6 +64,24 @@ def iam_probe() -> Iterator[IamProbe | None]:
 def _iam_probe_test(request: pytest.FixtureRequest, iam_probe: IamProbe | None) -> None:
     if iam_probe is not None:
         iam_probe.test = request.node.nodeid
+
+
+@pytest.fixture
+def probe(iam_probe: IamProbe | None) -> Iterator[IamProbe]:
+    """The session's probe, recording this test's calls apart (then added to the session's)."""
+    if iam_probe is None:
+        pytest.skip("PRAKERJA_IAM_PROBE=0")
+    session, iam_probe.calls = iam_probe.calls, defaultdict(dict)
+    session_items, iam_probe.item_calls = iam_probe.item_calls, defaultdict(set)
+    try:
+        yield iam_probe
+    finally:
+        for function_id, calls in iam_probe.calls.items():
+            for call, test in calls.items():
+                session[function_id].setdefault(call, test)
+        for function_id, items in iam_probe.item_calls.items():
+            session_items[function_id] |= items
+        iam_probe.calls, iam_probe.item_calls = session, session_items
 
 
 @pytest.fixture

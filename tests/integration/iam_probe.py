@@ -16,6 +16,18 @@ per item and table, a ``DeleteObjects`` one ``DeleteObject(Version)`` per key, a
 call its single-message action, a ``Query`` with ``IndexName`` is on the index.
 ``missing(needs)`` lists what was recorded but is not in the reviewed list.
 
+Fine-grained DynamoDB grants (issue 16 item 11): given the reviewed list (``IamProbe(needs)``),
+each item call (GetItem, PutItem, UpdateItem, DeleteItem, a transaction's items) of a function
+whose listed grant carries ``dynamodb:`` condition keys is also checked against that condition
+as IAM would evaluate it, from the request's context (:func:`dynamodb_context`): the top-level
+attribute names it names (key, projection, update, condition expressions, every expression
+attribute name), its leading (partition) key, ``Select`` (GetItem: ``SPECIFIC_ATTRIBUTES``
+with a projection, else ``ALL_ATTRIBUTES``) and ``ReturnValues`` (``NONE`` when absent). A call
+the condition refuses is recorded as ``<resource> refused: <why>``, which no listed resource
+covers, so ``missing`` reports it. Under a ``dynamodb:Attributes`` condition a
+``ReturnValuesOnConditionCheckFailure`` other than ``NONE`` is refused too: it would return the
+whole item on a failed condition and no IAM condition key names it.
+
 Cost: a walk up the Python stack, a dictionary look-up and a set insertion per AWS call of a
 function; nothing per test.
 """
@@ -25,6 +37,7 @@ from __future__ import annotations
 import contextvars
 import fnmatch
 import functools
+import re
 import sys
 import threading
 from collections import defaultdict
@@ -56,6 +69,90 @@ _TRANSACT_ITEM = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteIte
                   "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 
 
+_ITEM_OPERATIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+_TOKEN = re.compile(r"[#:]?[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\S")
+_WORDS = {"set", "add", "remove", "delete", "and", "or", "not", "between", "in"}
+_FUNCTIONS = {"attribute_exists", "attribute_not_exists", "attribute_type", "begins_with", "contains", "size",
+              "if_not_exists", "list_append"}
+
+
+def expression_attributes(expression: str | None, names: dict[str, str] | None = None) -> set[str]:
+    """The top-level attribute names one DynamoDB expression names (a nested path ``a.b[0].c``
+    counts as ``a``, as IAM's ``dynamodb:Attributes`` does), ``#placeholders`` resolved."""
+    names = names or {}
+    tokens = _TOKEN.findall(expression or "")
+    found: set[str] = set()
+    for i, token in enumerate(tokens):
+        if token.startswith(":") or not (token[0] == "#" or token[0].isalpha() or token[0] == "_"):
+            continue
+        if i and tokens[i - 1] == ".":  # a map member, not a top-level attribute
+            continue
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token[0] != "#" and (token.lower() in _WORDS or (token.lower() in _FUNCTIONS and following == "(")):
+            continue
+        found.add(names.get(token, token) if token[0] == "#" else token)
+    return found
+
+
+def dynamodb_context(kind: str, body: dict[str, Any]) -> dict[str, list[str]]:
+    """The IAM condition context of one item request (``kind``: GetItem, PutItem, UpdateItem,
+    DeleteItem, ConditionCheckItem; ``body``: its parameters). Keys as in IAM:
+    ``dynamodb:Attributes``, ``dynamodb:LeadingKeys`` (the ``pk`` value: every table of
+    template.yaml is keyed on ``pk`` but the idempotency table, which no fine-grained grant
+    names), ``dynamodb:Select`` (GetItem), ``dynamodb:ReturnValues`` (writes), and the probe's own
+    ``ReturnValuesOnConditionCheckFailure``."""
+    names = body.get("ExpressionAttributeNames") or {}
+    key = body.get("Key") or body.get("Item") or {}
+    attributes = set(key) | set(names.values()) | set(body.get("AttributesToGet") or [])
+    for field in ("ProjectionExpression", "UpdateExpression", "ConditionExpression"):
+        attributes |= expression_attributes(body.get(field), names)
+    context: dict[str, list[str]] = {"dynamodb:Attributes": sorted(attributes)}
+    if "pk" in key:
+        context["dynamodb:LeadingKeys"] = [str(key["pk"])]
+    if kind == "GetItem":
+        specific = body.get("ProjectionExpression") or body.get("AttributesToGet")
+        context["dynamodb:Select"] = ["SPECIFIC_ATTRIBUTES" if specific else "ALL_ATTRIBUTES"]
+    elif kind in {"PutItem", "UpdateItem", "DeleteItem"}:
+        context["dynamodb:ReturnValues"] = [str(body.get("ReturnValues") or "NONE")]
+    context["ReturnValuesOnConditionCheckFailure"] = [str(body.get("ReturnValuesOnConditionCheckFailure") or "NONE")]
+    return context
+
+
+def _matcher(base: str, allowed: list[str]) -> Any:
+    if base == "StringEquals":
+        return lambda v: v in allowed
+    if base == "StringLike":
+        return lambda v: any(fnmatch.fnmatchcase(v, p) for p in allowed)
+    raise AssertionError(f"the probe cannot evaluate {base}: add it")
+
+
+def _key_refusal(operator: str, key: str, allowed: Any, values: list[str] | None) -> str | None:
+    """Why one condition key refuses ``values`` (the request's, None when absent), or None."""
+    qualifier, _, base = operator.rpartition(":")
+    match = _matcher(base.removesuffix("IfExists"), [allowed] if isinstance(allowed, str) else list(allowed))
+    if qualifier == "ForAllValues":  # holds for an absent key, as in IAM
+        bad = sorted(v for v in values or [] if not match(v))
+        return f"{key} {','.join(bad)}" if bad else None
+    if values is None:
+        return None if base.endswith("IfExists") else f"no {key}"
+    return None if all(match(v) for v in values) else f"{key} {','.join(values)}"
+
+
+def refusal(condition: dict[str, Any] | None, context: dict[str, list[str]]) -> str | None:
+    """Why IAM would refuse a request with ``context`` under the ``dynamodb:`` keys of a grant's
+    ``condition`` (None when it allows it, or the condition has no ``dynamodb:`` key). Operators:
+    ``[ForAllValues:]StringEquals``, ``[ForAllValues:]StringLike``, with or without ``IfExists``."""
+    keys = [(op, key, allowed) for op, pairs in (condition or {}).items() for key, allowed in pairs.items()
+            if key.startswith("dynamodb:")]
+    for operator, key, allowed in keys:
+        if why := _key_refusal(operator, key, allowed, context.get(key)):
+            return why
+    failure = context.get("ReturnValuesOnConditionCheckFailure", ["NONE"])
+    if any(key == "dynamodb:Attributes" for _, key, _ in keys) and failure != ["NONE"]:
+        return "ReturnValuesOnConditionCheckFailure " + ",".join(failure)
+    return None
+
+
 def _made_by_a_test() -> bool:
     """Whether test code stands between the current call and the invocation it is made in (a
     test standing in for another actor inside a function, e.g. a monkeypatched adapter erasing
@@ -84,8 +181,13 @@ def _on_a_functions_thread() -> bool:
 class IamProbe:
     """The recorder: ``calls[function_id][(action, resource)]`` = the first test that made it."""
 
-    def __init__(self) -> None:
+    def __init__(self, needs: dict[str, Any] | None = None) -> None:
         self.calls: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+        #: the reviewed list (parsed iam_needs.yaml) whose ``dynamodb:`` conditions are checked
+        self.needs = needs or {}
+        #: function -> (action, resource, attributes, Select or ReturnValues) of its item calls
+        #: on DynamoDB, for a test to inspect (leading keys left out: they name applicants)
+        self.item_calls: dict[str, set[tuple[str, str, tuple[str, ...], str]]] = defaultdict(set)
         self.test = ""
         self._lock = threading.Lock()
         self._active: dict[str, int] = defaultdict(int)
@@ -184,6 +286,27 @@ class IamProbe:
                 response: Any) -> None:
         for action, resource in self.actions(service, operation, params, response):
             self._add(function_id, action, resource)
+        if service == "dynamodb":
+            for action, resource, context in self._item_contexts(operation, params):
+                mode = (context.get("dynamodb:Select") or context.get("dynamodb:ReturnValues") or [""])[0]
+                with self._lock:
+                    self.item_calls[function_id].add((action, resource, tuple(context["dynamodb:Attributes"]), mode))
+                spec = ((self.needs.get(function_id) or {}).get(resource) or {}).get(action)
+                why = refusal(spec.get("condition") if isinstance(spec, dict) else None, context)
+                if why:
+                    self._add(function_id, action, f"{resource} refused: {why}")
+
+    def _item_contexts(self, operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str, dict]]:
+        """(action, table resource, IAM condition context) of each item a call reads or writes."""
+        if operation in _ITEM_OPERATIONS:
+            yield (f"dynamodb:{operation}", f"dynamodb:table/{self._logical(params.get('TableName'))}",
+                   dynamodb_context(operation, params))
+        elif operation in {"TransactWriteItems", "TransactGetItems"}:
+            for item in params.get("TransactItems", []):
+                for kind, body in item.items():
+                    action = _TRANSACT_ITEM[kind]
+                    yield (f"dynamodb:{action}", f"dynamodb:table/{self._logical(body.get('TableName'))}",
+                           dynamodb_context(action, body))
 
     def actions(self, service: str, operation: str, params: dict[str, Any], response: Any) -> Iterator[tuple[str, str]]:
         """The (IAM action, resource) pairs one call is authorised by."""

@@ -3,29 +3,10 @@ it, as the IAM actions that authorise it, and leaves out what a test does in a f
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
-
 import boto3
-import pytest
 
 from tests.integration.iam_probe import IamProbe
 from tests.integration.support import verified_applicant
-
-
-@pytest.fixture
-def probe(iam_probe: IamProbe | None) -> Iterator[IamProbe]:
-    """The session's probe, recording this test's calls apart (then added to the session's)."""
-    if iam_probe is None:
-        pytest.skip("PRAKERJA_IAM_PROBE=0")
-    session, iam_probe.calls = iam_probe.calls, defaultdict(dict)
-    try:
-        yield iam_probe
-    finally:
-        for function_id, calls in iam_probe.calls.items():
-            for call, test in calls.items():
-                session[function_id].setdefault(call, test)
-        iam_probe.calls = session
 
 
 def test_a_functions_calls_are_charged_to_it_and_a_tests_stand_in_calls_are_not(stack, probe, monkeypatch):
@@ -75,3 +56,51 @@ def test_an_unlisted_call_or_a_listing_outside_the_granted_prefixes_is_reported(
     needs = {"F": {"s3:B": {"s3:ListBucketVersions": uploads_only}, "s3:B/uploads/*": {"s3:DeleteObjectVersion": "w"}}}
     assert probe.missing(needs) == ["F: dynamodb:GetItem on dynamodb:table/T (first in t4)",
                                     "F: s3:ListBucketVersions on s3:B prefix=ktp/x (first in t2)"]
+
+
+def test_expressions_name_their_top_level_attributes() -> None:
+    from tests.integration.iam_probe import expression_attributes
+
+    names = {"#st": "status", "#m": "funnel_ktp_valid", "#s": "steps"}
+    assert expression_attributes("SET steps.ktp = :new, #m = if_not_exists(#m, :at) ADD #c :one",
+                                 {**names, "#c": "count"}) == {"steps", "funnel_ktp_valid", "count"}
+    assert expression_attributes("attribute_exists(pk) AND NOT #s.ktp.#st = :valid OR size(a[2].b) > :n",
+                                 names) == {"pk", "steps", "a"}
+    assert expression_attributes("#pk, #sk", {"#pk": "pk", "#sk": "sk"}) == {"pk", "sk"}
+
+
+def test_a_fine_grained_grant_refuses_what_iam_would() -> None:
+    """What the probe reports for a function whose grant carries dynamodb: condition keys (the
+    KTP worker's, issue 16 item 11): an unlisted attribute, a GetItem without a projection
+    (``dynamodb:Attributes`` sees only the attributes a request names, so only ``Select`` stops
+    it), ``ReturnValues`` ALL_OLD, the whole item on a failed condition, another partition."""
+    read = {"why": "w", "condition": {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["APP#*"]},
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "sequence"]},
+        "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}}}
+    write = {"why": "w", "condition": {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "steps"]},
+        "StringEquals": {"dynamodb:ReturnValues": "NONE"}}}
+    probe = IamProbe({"F": {"dynamodb:table/T": {"dynamodb:GetItem": read, "dynamodb:UpdateItem": write}}})
+    key = {"pk": "APP#1", "sk": "PROFILE"}
+    ktp = "SET steps.ktp = :v"
+    calls = [
+        ("GetItem", {"Key": key, "ProjectionExpression": "#s", "ExpressionAttributeNames": {"#s": "sequence"}}),
+        ("GetItem", {"Key": key, "ProjectionExpression": "sequence, email_key"}),
+        ("GetItem", {"Key": key}),
+        ("GetItem", {"Key": {"pk": "EMAIL#x", "sk": "SENTINEL"}, "ProjectionExpression": "sk"}),
+        ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ConditionExpression": "attribute_exists(pk)"}),
+        ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ReturnValues": "ALL_OLD"}),
+        ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ConditionExpression": "password_hash = :h"}),
+        ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    ]
+    for operation, params in calls:
+        probe._record("F", "dynamodb", operation, {"TableName": "T", **params}, {})
+    assert probe.missing(probe.needs) == [
+        "F: dynamodb:GetItem on dynamodb:table/T refused: dynamodb:Attributes email_key (first in )",
+        "F: dynamodb:GetItem on dynamodb:table/T refused: dynamodb:LeadingKeys EMAIL#x (first in )",
+        "F: dynamodb:GetItem on dynamodb:table/T refused: dynamodb:Select ALL_ATTRIBUTES (first in )",
+        "F: dynamodb:UpdateItem on dynamodb:table/T refused: ReturnValuesOnConditionCheckFailure ALL_OLD (first in )",
+        "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:Attributes password_hash (first in )",
+        "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:ReturnValues ALL_OLD (first in )",
+    ]

@@ -301,16 +301,71 @@ class ApplicantStore:
         """Record an issued upload (``item``: content_type, issued_at, key, ttl)."""
         self.t.put_item(Item={"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}", "upload_id": upload_id, **item})
 
-    def get_upload(self, applicant_id: str, upload_id: str) -> dict | None:
-        """An issued upload, or None."""
-        item = self.t.get_item(Key={"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}"},
-                               ConsistentRead=True).get("Item")
-        return plain(item) if item else None
+    # The KTP worker's reads and writes (issue 16 item 11): its IAM grant (template.yaml,
+    # KtpProcessFunction) allows GetItem only with a projection of ``pk``, ``sk``, ``sequence``,
+    # ``processed_version`` and UpdateItem only of ``steps``, ``ktp_sequence``, ``ktp_key``, the
+    # upload's outcome attributes and the funnel marker, on ``APP#`` partitions (and the
+    # ``ktp_valid`` funnel counters), returning nothing. Each method names what it touches.
+    def has_profile(self, applicant_id: str) -> bool:
+        """Whether the applicant's PROFILE exists (strongly consistent). Reads the key only
+        (``pk``, ``sk``): no personal attribute leaves the table."""
+        response = self.t.get_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"}, ConsistentRead=True,
+                                   ProjectionExpression="#pk, #sk", ExpressionAttributeNames={"#pk": "pk", "#sk": "sk"})
+        return "Item" in response
 
-    def upload_update(self, applicant_id: str, upload_id: str, values: dict) -> dict:
-        """Transaction item updating an existing upload record."""
-        return {"Update": _update(self.name, {"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}"}, values,
-                                  "attribute_exists(pk)")}
+    def upload_progress(self, applicant_id: str, upload_id: str) -> dict | None:
+        """An issued upload as ``{"upload_id", "sequence" (int, per applicant, from 1),
+        "processed_version" (str, or None before the first outcome)}``, or None when no such
+        upload was issued. Reads ``pk``, ``sk``, ``sequence`` and ``processed_version`` only."""
+        item = self.t.get_item(Key={"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}"}, ConsistentRead=True,
+                               ProjectionExpression="#sk, #seq, #pv",
+                               ExpressionAttributeNames={"#sk": "sk", "#seq": "sequence",
+                                                         "#pv": "processed_version"}).get("Item")
+        if not item:
+            return None
+        return {"upload_id": upload_id, "sequence": int(item["sequence"]),
+                "processed_version": item.get("processed_version")}
+
+    def record_upload_outcome(self, applicant_id: str, upload_id: str, status: str, reason: str | None,
+                              version: str, at: str) -> bool:
+        """Store an upload's outcome (``status`` VALID or REJECTED, ``reason`` code or None, the S3
+        ``version`` checked, ``at`` ISO UTC) as ``status``, ``reason``, ``processed_version`` and
+        ``processed_at``; only if the upload item exists. False when it does not."""
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}"},
+            "SET #st = :st, #r = :r, #pv = :pv, #pa = :pa", "attribute_exists(#pk)",
+            {"#pk": "pk", "#st": "status", "#r": "reason", "#pv": "processed_version", "#pa": "processed_at"},
+            {":st": status, ":r": reason, ":pv": version, ":pa": at})
+
+    # (``steps.ktp`` is written as a literal path: a ``#placeholder`` for ``ktp`` would name it
+    # among the request's attributes if IAM counts every expression attribute name)
+    def ktp_processing(self, applicant_id: str, at: str) -> bool:
+        """Move the ktp step to PROCESSING (``steps.ktp = {status, reason: None, updated_at: at}``)
+        if it is NOT_STARTED or REJECTED; False otherwise (VALID, already PROCESSING, or no
+        profile)."""
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.ktp = :new",
+            "steps.ktp.#st = :f0 OR steps.ktp.#st = :f1", {"#st": "status"},
+            {":new": {"status": "PROCESSING", "reason": None, "updated_at": at}, ":f0": "NOT_STARTED",
+             ":f1": "REJECTED"})
+
+    def ktp_valid(self, applicant_id: str, step: dict, sequence: int, output_key: str) -> bool:
+        """Make a VALID upload the applicant's KTP: ``steps.ktp = step``, ``ktp_sequence`` and
+        ``ktp_key`` (the normalised photo's S3 key), only if the profile exists and holds no
+        later-issued upload (``ktp_sequence`` absent or at most ``sequence``). False otherwise."""
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.ktp = :step, #seq = :seq, #key = :key",
+            "attribute_exists(#pk) AND (attribute_not_exists(#seq) OR #seq <= :seq)",
+            {"#pk": "pk", "#seq": "ktp_sequence", "#key": "ktp_key"},
+            {":step": step, ":seq": sequence, ":key": output_key})
+
+    def ktp_refused(self, applicant_id: str, step: dict) -> bool:
+        """Record a refused upload as ``steps.ktp = step``, only if the profile exists and its
+        KTP is not VALID (a refused photo never replaces a valid KTP). False otherwise."""
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.ktp = :step",
+            "attribute_exists(#pk) AND NOT steps.ktp.#st = :valid",
+            {"#pk": "pk", "#st": "status"}, {":step": step, ":valid": "VALID"})
 
     # ------------------------------------------------------------------ generic sub-items
     def get_item(self, applicant_id: str, sk: str) -> dict | None:

@@ -136,16 +136,22 @@ class KtpPhotos:
         I/O failures (the message then goes back to the queue).
 
         An upload whose account is gone (erased, or never there) is deleted, every version. Costs
-        two GetItems of the profile per processed object (before, and after recording)."""
+        two GetItems of the profile's key per processed object (before, and after recording).
+
+        Least privilege (issue 16 item 11): this parses untrusted bytes, so its table access is
+        the narrow adapter calls alone (:meth:`ApplicantStore.has_profile`, ``upload_progress``,
+        ``ktp_processing``, ``record_upload_outcome``, ``ktp_valid``, ``ktp_refused`` and the funnel's
+        ``ktp_valid`` count): projections and named attributes that its IAM grant
+        (template.yaml, ``dynamodb:Attributes``) allows; no profile attribute is read."""
         parts = landed.key.split("/")
         if not landed.key.startswith(UPLOAD_PREFIX) or len(parts) != 3:
             return "ignored"
         applicant_id, upload_id = parts[1], parts[2]
-        if self.w.store.get_profile(applicant_id) is None:
+        if not self.w.store.has_profile(applicant_id):
             self.photos.delete_all_versions(landed.key)
             logger.info("upload refused: account gone", extra={"upload_id": upload_id})
             return "account_gone"
-        upload = self.w.store.get_upload(applicant_id, upload_id)
+        upload = self.w.store.upload_progress(applicant_id, upload_id)
         head = self.photos.latest(landed.key)
         if upload is None or head is None:
             logger.info("upload not known or gone", extra={"upload_id": upload_id, "known": upload is not None})
@@ -157,7 +163,7 @@ class KtpPhotos:
         outcome, reason = self._check(landed.key, version, int(head.get("ContentLength", 0)), applicant_id,
                                       upload_id)
         won = self._record(applicant_id, upload, version, outcome, reason)
-        if self.w.store.get_profile(applicant_id) is None:
+        if not self.w.store.has_profile(applicant_id):
             # erased while this ran: what was written goes too (the erasure's second sweep of the
             # bucket, after the profile, catches a write this check came too early to see)
             self.photos.delete_all_versions(self._output_key(applicant_id, upload_id))
@@ -192,28 +198,19 @@ class KtpPhotos:
         return "VALID", None
 
     def _mark_processing(self, applicant_id: str) -> None:
-        at = clock.iso(clock.now())
-        self.w.store.set_step(applicant_id, "ktp", "PROCESSING", None, at, {"NOT_STARTED", "REJECTED"})
+        self.w.store.ktp_processing(applicant_id, clock.iso(clock.now()))
 
     def _record(self, applicant_id: str, upload: dict, version: str, outcome: str, reason: str | None) -> bool:
         """Record the outcome on the upload and the profile; every write needs the item to exist
         (an erased account gets nothing back). True when a VALID photo became the applicant's KTP."""
         store = self.w.store
         at = clock.iso(clock.now())
-        store.transact([store.upload_update(applicant_id, upload["upload_id"],
-                                            {"status": outcome, "reason": reason, "processed_version": version,
-                                             "processed_at": at})])
+        store.record_upload_outcome(applicant_id, upload["upload_id"], outcome, reason, version, at)
         step = {"status": outcome, "reason": reason, "updated_at": at}
         if outcome == "VALID":
             # newest issued valid upload wins, whatever order events arrive in
-            return store.transact([store.update_item(
-                applicant_id, "PROFILE",
-                {"steps.ktp": step, "ktp_sequence": upload["sequence"],
-                 "ktp_key": self._output_key(applicant_id, upload["upload_id"])},
-                condition="attribute_exists(pk) AND (attribute_not_exists(ktp_sequence) OR ktp_sequence <= :seq)",
-                cond_values={":seq": upload["sequence"]})])
+            return store.ktp_valid(applicant_id, step, upload["sequence"],
+                                   self._output_key(applicant_id, upload["upload_id"]))
         # a refused photo never replaces a valid KTP
-        store.transact([store.update_item(applicant_id, "PROFILE", {"steps.ktp": step},
-                                          condition="attribute_exists(pk) AND NOT steps.ktp.#st = :valid",
-                                          cond_values={":valid": "VALID"}, cond_names={"#st": "status"})])
+        store.ktp_refused(applicant_id, step)
         return False
