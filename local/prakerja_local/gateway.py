@@ -12,6 +12,11 @@ empty gets API Gateway's own answer, 429 ``{"message":"Too Many Requests"}``, wi
 function. Unlike API Gateway, which sends no ``Retry-After`` on it, the local answer carries one
 (the seconds until the bucket holds a token again), so a local client can be seen to honour it;
 the web client must also cope without one (its own backoff).
+
+Security headers: static files go out with the headers of the site's CloudFront response-headers
+policy in the template (``security_headers``: the same Content-Security-Policy, nosniff,
+``X-Frame-Options``, ``Referrer-Policy`` and HSTS), so the browser tests run the web client under
+the policy it has on AWS; locally the KTP bucket's origin in ``connect-src`` is the S3 emulator's.
 """
 
 from __future__ import annotations
@@ -257,6 +262,44 @@ def to_response(result: Any) -> Response:
     return Response(data, status=int(result["statusCode"]), headers=headers)
 
 
+def security_headers(config: dict[str, Any], bucket_origins: dict[str, str] | None = None) -> dict[str, str]:
+    """HTTP response headers from a resolved CloudFront ``SecurityHeadersConfig``.
+
+    ``config``: ``{"ContentSecurityPolicy": {"ContentSecurityPolicy": str}, "ContentTypeOptions": {},
+    "FrameOptions": {"FrameOption": "DENY"}, "ReferrerPolicy": {"ReferrerPolicy": str},
+    "StrictTransportSecurity": {"AccessControlMaxAgeSec": int, "IncludeSubdomains": bool,
+    "Preload": bool}}`` (any may be missing). ``bucket_origins`` maps an origin in the policy (the KTP
+    bucket's AWS domain) to the one that stands in for it locally. The header names and value formats
+    are CloudFront's (AWS CloudFront Developer Guide, "Understand response headers policies").
+    """
+    headers: dict[str, str] = {}
+    csp = (config.get("ContentSecurityPolicy") or {}).get("ContentSecurityPolicy")
+    if csp:
+        text = " ".join(str(csp).split())
+        for aws_origin, local_origin in (bucket_origins or {}).items():
+            text = text.replace(aws_origin, local_origin)
+        # the two bucket origins may stand for one local origin: each source once per directive
+        directives = [" ".join(dict.fromkeys(d.split())) for d in text.split(";")]
+        headers["Content-Security-Policy"] = "; ".join(d for d in directives if d)
+    if "ContentTypeOptions" in config:
+        headers["X-Content-Type-Options"] = "nosniff"
+    frame = (config.get("FrameOptions") or {}).get("FrameOption")
+    if frame:
+        headers["X-Frame-Options"] = str(frame)
+    referrer = (config.get("ReferrerPolicy") or {}).get("ReferrerPolicy")
+    if referrer:
+        headers["Referrer-Policy"] = str(referrer)
+    hsts = config.get("StrictTransportSecurity")
+    if hsts:
+        value = f"max-age={int(hsts.get('AccessControlMaxAgeSec', 0))}"
+        if str(hsts.get("IncludeSubdomains", "")).lower() == "true":
+            value += "; includeSubDomains"
+        if str(hsts.get("Preload", "")).lower() == "true":
+            value += "; preload"
+        headers["Strict-Transport-Security"] = value
+    return headers
+
+
 class Gateway:
     """The WSGI app: ``/_local/*`` to ``local_api``, template routes to ``invoke``, else static."""
 
@@ -273,6 +316,8 @@ class Gateway:
         self.local_api = local_api
         self.static_dir = static_dir
         self.throttles = Throttles(throttles or {})
+        #: headers of every static file (``security_headers``); set once the stack is provisioned
+        self.static_headers: dict[str, str] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -323,7 +368,9 @@ class Gateway:
         candidates = [path] if "." in last else [f"{path.rstrip('/')}.html", f"{path.rstrip('/')}/index.html"]
         for candidate in candidates:
             try:
-                return send_from_directory(self.static_dir, candidate, request.environ)
+                response = send_from_directory(self.static_dir, candidate, request.environ)
             except NotFound:
                 continue
+            response.headers.update(self.static_headers)
+            return response
         return json_response(NOT_FOUND_BODY, 404)

@@ -23,7 +23,7 @@ from prakerja.clock import iso
 from prakerja_local import mailbox, moto_guard
 from prakerja_local.clock import LocalClock, Scheduler
 from prakerja_local.functions import FunctionRegistry
-from prakerja_local.gateway import THROTTLE_ENV, Gateway, parse_throttles
+from prakerja_local.gateway import THROTTLE_ENV, Gateway, parse_throttles, security_headers
 from prakerja_local.local_api import LocalApi
 from prakerja_local.ministry import MinistryServer
 from prakerja_local.provision import DUMMY_CREDENTIALS, Resources, client_factory, provision
@@ -151,12 +151,22 @@ class LocalStack:
         self.http = HttpServer(gateway, self.port, "gateway")
         self.port = self.http.port
         self._provision()
+        gateway.static_headers = self._web_security_headers()
         self._seed()
         self.ministry.start()
         self._start_workers()
         self.http.start()
         self._write_state()
         return self
+
+    def _web_security_headers(self) -> dict[str, str]:
+        """The site's CloudFront security headers, resolved; the KTP bucket's origins in the
+        policy become the S3 emulator's (where the local presigned POST goes)."""
+        config = self.resources.resolver().resolve(self.template.web_security_headers())
+        bucket = self.resources.physical.get("KtpBucket", {})
+        origins = {f"https://{bucket[name]}": self.moto_endpoint
+                   for name in ("RegionalDomainName", "DomainName") if name in bucket}
+        return security_headers(config, origins)
 
     def _make_ministry(self) -> MinistryServer:
         """The ministry simulator's server (bound, not yet serving)."""

@@ -231,6 +231,15 @@ class Template:
                     result[key] = found
         return result
 
+    def web_security_headers(self) -> dict[str, Any]:
+        """The ``SecurityHeadersConfig`` of the site's CloudFront response-headers policy (the one
+        ``AWS::CloudFront::ResponseHeadersPolicy`` in the template), unresolved; ``{}`` if none.
+        The local stack sends the same headers with its static files (``gateway.security_headers``)."""
+        for policy in self.resources_of_type("AWS::CloudFront::ResponseHeadersPolicy").values():
+            config = (policy.get("Properties", {}) or {}).get("ResponseHeadersPolicyConfig", {}) or {}
+            return dict(config.get("SecurityHeadersConfig", {}) or {})
+        return {}
+
     def sqs_sources(self) -> list[SqsSource]:
         """SQS event sources (the queue must be given as ``!GetAtt Queue.Arn``)."""
         sources = []
