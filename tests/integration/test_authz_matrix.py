@@ -41,7 +41,7 @@ from tests.integration.accounts_support import link, mails_to
 from tests.integration.conftest import MovableClock
 from tests.integration.harness import Response, Stack, start_stack
 from tests.integration.support import PASSWORD, sign_in, verified_applicant
-from tests.integration.test_privacy import form, journey
+from tests.integration.test_privacy import form, journey, ops
 
 TEMPLATE_ROUTES = sorted({(r.method, r.path) for r in Template.load().routes()})
 A_PASSWORD = "jeruk-nipis-segar-31"  # A's password after spending a reset link
@@ -63,6 +63,7 @@ BAD_TOKENS: dict[str, str] = {
     "unknown_kid": "TOKEN_INVALID",           # signed with the real key under a kid the keys lack
     "refresh_as_access": "TOKEN_INVALID",     # A's live refresh token as the bearer
     "erased_account": "TOKEN_INVALID",        # a token of an account erased with DELETE /v1/me
+    "erased_by_operator": "TOKEN_INVALID",    # ... erased by `prakerja-ops applicant delete --yes`
     "signed_out": "TOKEN_EXPIRED_SESSION",    # A's token from a session ended with DELETE /v1/sessions
     "sub_of_another": "TOKEN_INVALID",        # B's token with sub changed to A's applicant id
 }
@@ -184,8 +185,10 @@ def world(ministry) -> Iterator[World]:
             verified_applicant(stack, "terhapus@example.id")
             erased = sign_in(stack, "terhapus@example.id")
             assert stack.call("DELETE", "/v1/me", {"password": PASSWORD}, token=erased["access_token"]).status == 204
+            gone = verified_applicant(stack, "dihapus.operator@example.id")
+            assert ops("applicant", "delete", "dihapus.operator@example.id", "--yes")[0] == 0
             w = World(stack, a, b)
-            w.bad = _forge(stack, a, b, erased["access_token"])
+            w.bad = _forge(stack, a, b, erased["access_token"]) | {"erased_by_operator": gone}
             w.bad_refresh = {"never_issued": NEVER_ISSUED, "erased_account": erased["refresh_token"],
                              "signed_out": a["signed_out_refresh"], "access_as_refresh": a["token"]}
             yield w
