@@ -206,7 +206,7 @@ class Row:
     """One route's expected outcomes.
 
     ``call`` builds the path and body carrying A's ids; it is sent with B's token (the
-    ``cross`` case, expected ``status``/``code``) and with each bad token (token routes: 401 and
+    ``b_on_a`` case, expected ``status``/``code``) and with each bad token (token routes: 401 and
     the kind's code; public routes: the same ``status``, the header being ignored). ``public`` is
     the reason a route needs no token (None: it needs one). ``throwaway``: the call ends the
     caller's account or consent, so B's case uses a fresh applicant. ``a_may_change``: a public
