@@ -168,6 +168,12 @@ class FunctionRegistry:
                 self._handlers[function_id] = self._load(function_id)
         return self._handlers[function_id]
 
+    def module(self, function_id: str) -> ModuleType:
+        """The function's handler module, imported on first use (e.g. to read a FastAPI ``app``)."""
+        self.handler(function_id)
+        path, _ = _module_file(self.template.root, self.functions[function_id])
+        return sys.modules[f"prakerja_fn_{function_id}_{path.stem}"]
+
     def _load(self, function_id: str) -> Callable[[Any, Any], Any]:
         fn = self.functions[function_id]
         path, attribute = _module_file(self.template.root, fn)
