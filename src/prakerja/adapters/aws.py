@@ -11,6 +11,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5,
                  max_pool_connections=32)
@@ -55,3 +57,45 @@ def error_code(exc: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+#: error codes AWS gives when it is busy or failing, not when the request is wrong (DynamoDB,
+#: SQS, KMS, S3, Secrets Manager, SSM: each service's "Common errors" / "Errors" reference):
+#: retrying later succeeds, so the citizen gets 503 with Retry-After and a queue redelivers
+CAPACITY_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
+    "RequestLimitExceeded", "TransactionConflictException", "TransactionInProgressException",
+    "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError", "InternalError",
+    "InternalFailure", "InternalServiceError", "InternalServiceErrorException", "RequestThrottled",
+    "TooManyRequestsException", "LimitExceededException", "KMSInternalException", "DependencyTimeoutException",
+    "SlowDown", "RequestTimeout", "RequestTimeoutException", "503", "500",
+    "AWS.SimpleQueueService.ServiceUnavailable", "AWS.SimpleQueueService.InternalError",
+})
+#: reasons of a cancelled DynamoDB transaction that are capacity, not a failed condition
+_CAPACITY_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+def is_capacity_problem(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from, e.g. a Powertools idempotency or
+    parameters error wrapping botocore's) is AWS being busy or unreachable rather than a bug:
+    a ``ClientError`` with a code in ``CAPACITY_CODES``, a cancelled transaction whose reasons
+    are only conflicts or throttling (no failed condition), or a connection / timeout error.
+    The API answers these with 503 ``SERVICE_BUSY`` + Retry-After; nothing is stored half."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, BotoConnectionError | HTTPClientError):
+            return True
+        response = getattr(current, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code")
+            if code in CAPACITY_CODES:
+                return True
+            if code == "TransactionCanceledException":
+                reasons = {r.get("Code") for r in response.get("CancellationReasons") or [] if r.get("Code")}
+                reasons.discard("None")
+                if reasons and reasons <= _CAPACITY_REASONS:
+                    return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from prakerja import clock
-from prakerja.adapters.aws import client, table
+from prakerja.adapters.aws import client, is_capacity_problem, table
 from prakerja.adapters.dynamo import plain
 from prakerja.observability import logger
 
@@ -68,10 +68,22 @@ class Outbox:
         ]
 
     def dispatch(self, messages: list[Message]) -> None:
-        """Send each message to its queue, then delete its outbox item."""
+        """Send each message to its queue, then delete its outbox item.
+
+        Called after the transaction that stored the items committed, so the work is already
+        durable: when SQS or DynamoDB is busy or unreachable here (``is_capacity_problem``), the
+        message stays in the outbox and the sweeper sends it after the grace period. The request
+        then succeeds as it should: its change was made and its email will go. Any other error
+        (a bug) is raised."""
         for m in messages:
-            self._send(m.queue, json.dumps(m.body), m.attributes)
-            table(self.table_name).delete_item(Key={"pk": f"OUTBOX#{m.outbox_id}", "sk": "OUTBOX"})
+            try:
+                self._send(m.queue, json.dumps(m.body), m.attributes)
+                table(self.table_name).delete_item(Key={"pk": f"OUTBOX#{m.outbox_id}", "sk": "OUTBOX"})
+            except Exception as exc:
+                if not is_capacity_problem(exc):
+                    raise
+                logger.warning("outbox dispatch deferred to the sweeper",
+                               extra={"queue": m.queue, "error_type": type(exc).__name__})
 
     def send(self, message: Message) -> None:
         """Send one message directly (for callers whose own input is already durable, such as a

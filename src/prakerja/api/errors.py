@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from prakerja.adapters.aws import is_capacity_problem
 from prakerja.api.i18n import message, pick_language
 from prakerja.domain import errors as d
 from prakerja.observability import logger
@@ -115,18 +116,5 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("INTERNAL_ERROR", lang), status_code=500)
 
 
-_THROTTLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "TransactionConflictException",
-    "ServiceUnavailable",
-    "InternalServerError",
-}
-
-
 def _is_throttle(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return False
-    return response.get("Error", {}).get("Code") in _THROTTLE_CODES
+    return is_capacity_problem(exc)

@@ -178,12 +178,14 @@ class SelfService:
         store = self.w.store
         # conditional on the hash read above: a password changed meanwhile (another link, the
         # signed-in change) kills this link too
+        notice = self._password_changed(profile)  # stored with the change, as in change_password
         if not store.transact([store.token_spend(hashed, at),
                                store.password_set(profile["applicant_id"], self.accounts.passwords.hash(password),
-                                                  at, expect_hash=profile["password_hash"])]):
+                                                  at, expect_hash=profile["password_hash"]),
+                               *self.w.outbox.put_items([notice], clock.now())]):
             spent = store.get_token(hashed)
             raise Gone("TOKEN_USED" if spent and spent.get("used_at") else "TOKEN_EXPIRED")
-        self._send([self._password_changed(profile)])
+        self.w.outbox.dispatch([notice])
         return {"status": "PASSWORD_RESET"}
 
     def _password_unchanged(self, profile: dict, item: dict) -> bool:
@@ -212,9 +214,12 @@ class SelfService:
         self.accounts.check_password(profile, current, client_ip, field="current_password")
         item = self.w.store.password_set(applicant_id, self.accounts.passwords.hash(new), clock.iso(clock.now()),
                                          expect_hash=profile["password_hash"])
-        if not self.w.store.transact([item]):
+        # the notice is stored with the change (one transaction): a busy queue cannot leave a
+        # changed password without its notice, nor a notice without the change
+        notice = self._password_changed(profile)
+        if not self.w.store.transact([item, *self.w.outbox.put_items([notice], clock.now())]):
             raise Conflict("ACCOUNT_CHANGED")
-        self._send([self._password_changed(profile)])
+        self.w.outbox.dispatch([notice])
         return self.accounts.issue(profile, generation=int(profile.get("session_generation", 0)) + 1)
 
     def request_email_change(self, applicant_id: str, email: str, password: str, client_ip: str) -> None:
