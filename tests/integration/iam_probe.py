@@ -104,6 +104,7 @@ def dynamodb_context(kind: str, body: dict[str, Any]) -> dict[str, list[str]]:
     names = body.get("ExpressionAttributeNames") or {}
     key = body.get("Key") or body.get("Item") or {}
     attributes = set(key) | set(names.values()) | set(body.get("AttributesToGet") or [])
+    attributes |= set(body.get("AttributeUpdates") or {}) | set(body.get("Expected") or {})  # legacy parameters
     for field in ("ProjectionExpression", "UpdateExpression", "ConditionExpression"):
         attributes |= expression_attributes(body.get(field), names)
     context: dict[str, list[str]] = {"dynamodb:Attributes": sorted(attributes)}

@@ -93,6 +93,8 @@ def test_a_fine_grained_grant_refuses_what_iam_would() -> None:
         ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ReturnValues": "ALL_OLD"}),
         ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ConditionExpression": "password_hash = :h"}),
         ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+        ("UpdateItem", {"Key": key, "AttributeUpdates": {"email": {"Action": "DELETE"}}}),  # legacy parameters
+        ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "Expected": {"nik_key": {"Exists": True}}}),
     ]
     for operation, params in calls:
         probe._record("F", "dynamodb", operation, {"TableName": "T", **params}, {})
@@ -101,6 +103,8 @@ def test_a_fine_grained_grant_refuses_what_iam_would() -> None:
         "F: dynamodb:GetItem on dynamodb:table/T refused: dynamodb:LeadingKeys EMAIL#x (first in )",
         "F: dynamodb:GetItem on dynamodb:table/T refused: dynamodb:Select ALL_ATTRIBUTES (first in )",
         "F: dynamodb:UpdateItem on dynamodb:table/T refused: ReturnValuesOnConditionCheckFailure ALL_OLD (first in )",
+        "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:Attributes email (first in )",
+        "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:Attributes nik_key (first in )",
         "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:Attributes password_hash (first in )",
         "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:ReturnValues ALL_OLD (first in )",
     ]
