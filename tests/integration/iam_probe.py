@@ -104,6 +104,7 @@ def dynamodb_context(kind: str, body: dict[str, Any]) -> dict[str, list[str]]:
     names = body.get("ExpressionAttributeNames") or {}
     key = body.get("Key") or body.get("Item") or {}
     attributes = set(key) | set(names.values()) | set(body.get("AttributesToGet") or [])
+    attributes |= set(body.get("AttributeUpdates") or {}) | set(body.get("Expected") or {})  # legacy parameters
     for field in ("ProjectionExpression", "UpdateExpression", "ConditionExpression"):
         attributes |= expression_attributes(body.get(field), names)
     context: dict[str, list[str]] = {"dynamodb:Attributes": sorted(attributes)}
@@ -129,6 +130,8 @@ def _matcher(base: str, allowed: list[str]) -> Any:
 def _key_refusal(operator: str, key: str, allowed: Any, values: list[str] | None) -> str | None:
     """Why one condition key refuses ``values`` (the request's, None when absent), or None."""
     qualifier, _, base = operator.rpartition(":")
+    if qualifier not in {"", "ForAllValues"}:  # ForAnyValue: another meaning, not evaluated here
+        raise AssertionError(f"the probe cannot evaluate {operator}: add it")
     match = _matcher(base.removesuffix("IfExists"), [allowed] if isinstance(allowed, str) else list(allowed))
     if qualifier == "ForAllValues":  # holds for an absent key, as in IAM
         bad = sorted(v for v in values or [] if not match(v))
@@ -284,17 +287,30 @@ class IamProbe:
     # ------------------------------------------------------------------ calls -> actions
     def _record(self, function_id: str, service: str, operation: str, params: dict[str, Any],
                 response: Any) -> None:
-        for action, resource in self.actions(service, operation, params, response):
+        actions = list(self.actions(service, operation, params, response))
+        for action, resource in actions:
             self._add(function_id, action, resource)
         if service == "dynamodb":
             for action, resource, context in self._item_contexts(operation, params):
                 mode = (context.get("dynamodb:Select") or context.get("dynamodb:ReturnValues") or [""])[0]
                 with self._lock:
                     self.item_calls[function_id].add((action, resource, tuple(context["dynamodb:Attributes"]), mode))
-                spec = ((self.needs.get(function_id) or {}).get(resource) or {}).get(action)
-                why = refusal(spec.get("condition") if isinstance(spec, dict) else None, context)
+                why = refusal(self._condition(function_id, resource, action), context)
                 if why:
                     self._add(function_id, action, f"{resource} refused: {why}")
+            if operation not in _ITEM_OPERATIONS | {"TransactWriteItems", "TransactGetItems"}:
+                # Query, Scan, the Batch* calls, PartiQL: a fine-grained grant on them is not
+                # evaluated here, so it is reported rather than passed unchecked
+                for action, resource in actions:
+                    condition = self._condition(function_id, resource, action)
+                    if any(key.startswith("dynamodb:") for pairs in (condition or {}).values() for key in pairs):
+                        self._add(function_id, action, f"{resource} refused: the probe does not evaluate "
+                                                       f"dynamodb: conditions of {operation}")
+
+    def _condition(self, function_id: str, resource: str, action: str) -> dict[str, Any] | None:
+        """The ``condition`` the reviewed list gives ``action`` on ``resource`` (None without one)."""
+        spec = ((self.needs.get(function_id) or {}).get(resource) or {}).get(action)
+        return spec.get("condition") if isinstance(spec, dict) else None
 
     def _item_contexts(self, operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str, dict]]:
         """(action, table resource, IAM condition context) of each item a call reads or writes."""

@@ -93,6 +93,8 @@ def test_a_fine_grained_grant_refuses_what_iam_would() -> None:
         ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ReturnValues": "ALL_OLD"}),
         ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ConditionExpression": "password_hash = :h"}),
         ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+        ("UpdateItem", {"Key": key, "AttributeUpdates": {"email": {"Action": "DELETE"}}}),  # legacy parameters
+        ("UpdateItem", {"Key": key, "UpdateExpression": ktp, "Expected": {"nik_key": {"Exists": True}}}),
     ]
     for operation, params in calls:
         probe._record("F", "dynamodb", operation, {"TableName": "T", **params}, {})
@@ -101,6 +103,34 @@ def test_a_fine_grained_grant_refuses_what_iam_would() -> None:
         "F: dynamodb:GetItem on dynamodb:table/T refused: dynamodb:LeadingKeys EMAIL#x (first in )",
         "F: dynamodb:GetItem on dynamodb:table/T refused: dynamodb:Select ALL_ATTRIBUTES (first in )",
         "F: dynamodb:UpdateItem on dynamodb:table/T refused: ReturnValuesOnConditionCheckFailure ALL_OLD (first in )",
+        "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:Attributes email (first in )",
+        "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:Attributes nik_key (first in )",
         "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:Attributes password_hash (first in )",
         "F: dynamodb:UpdateItem on dynamodb:table/T refused: dynamodb:ReturnValues ALL_OLD (first in )",
     ]
+
+
+def test_a_fine_grained_grant_on_a_call_the_probe_cannot_evaluate_is_reported_not_passed() -> None:
+    """A Query or BatchGetItem under a grant with dynamodb: condition keys (the probe evaluates
+    item calls only) is reported, and a ForAnyValue operator stops the probe: neither may pass
+    unchecked."""
+    import pytest
+
+    from tests.integration.iam_probe import refusal
+
+    attributes = {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk"]}}
+    needs = {"F": {"dynamodb:table/T": {"dynamodb:Query": {"why": "w", "condition": attributes},
+                                        "dynamodb:BatchGetItem": {"why": "w", "condition": attributes},
+                                        "dynamodb:Scan": "w"}}}
+    probe = IamProbe(needs)
+    probe._record("F", "dynamodb", "Query", {"TableName": "T", "KeyConditionExpression": "pk = :p"}, {})
+    probe._record("F", "dynamodb", "BatchGetItem", {"RequestItems": {"T": {"Keys": [{"pk": "A", "sk": "B"}]}}}, {})
+    probe._record("F", "dynamodb", "Scan", {"TableName": "T"}, {})  # no condition: listed, so not reported
+    assert probe.missing(needs) == [
+        "F: dynamodb:BatchGetItem on dynamodb:table/T refused: the probe does not evaluate dynamodb: conditions "
+        "of BatchGetItem (first in )",
+        "F: dynamodb:Query on dynamodb:table/T refused: the probe does not evaluate dynamodb: conditions of Query "
+        "(first in )",
+    ]
+    with pytest.raises(AssertionError, match="ForAnyValue:StringEquals"):
+        refusal({"ForAnyValue:StringEquals": {"dynamodb:Attributes": ["pk"]}}, {"dynamodb:Attributes": ["pk"]})
