@@ -20,9 +20,13 @@ FACTS = capacity.load_facts()
 def test_more_cpu_on_sign_up_means_more_concurrency_and_gb_seconds():
     before = cp.plan(MEASURED, cp.Mix(), FACTS)
     after = cp.plan(cp.with_measured(MEASURED, "POST /v1/accounts", cpu_ms=500.0), cp.Mix(), FACTS)
-    assert after["functions"]["RegisterFunction"]["concurrency"] > before["functions"]["RegisterFunction"]["concurrency"]
-    gb = lambda p: next(c["quantity"] for c in p["cost"]["lines"] if c["price_key"] == "lambda_arm_gb_second")  # noqa: E731
-    assert gb(after) > gb(before)
+    register = lambda p: p["functions"]["RegisterFunction"]["concurrency"]  # noqa: E731
+    assert register(after) > register(before)
+    assert _gb_seconds(after) > _gb_seconds(before)
+
+
+def _gb_seconds(plan: dict) -> float:
+    return next(c["quantity"] for c in plan["cost"]["lines"] if c["price_key"] == "lambda_arm_gb_second")
 
 
 def test_one_more_wcu_per_sign_up_adds_the_sign_up_rate_to_the_table():
