@@ -13,7 +13,7 @@ APP_VENV = $$(scripts/venv.sh app requirements/app.lock)
 SAM_VENV = $$(scripts/venv.sh sam requirements/sam.lock)
 CHECKOV_VENV = $$(scripts/venv.sh checkov requirements/checkov.lock)
 
-.PHONY: ops run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik bench-coldstart lock help deploy-web
+.PHONY: ops run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik bench-coldstart capacity lock help deploy-web
 
 help:
 	@echo "make run     - the local stack on http://127.0.0.1:$(PORT) (API, mailbox, clock, ministry)"
@@ -70,6 +70,11 @@ bench-selection:
 RUNS ?= 7
 bench-coldstart:
 	@venv=$(APP_VENV) && $$venv/bin/python bench/coldstart.py --runs $(RUNS)
+
+# Measured cost per request (real handlers on moto), the launch-day plan and the cost per applicant:
+# writes bench/capacity_measured.json, docs/capacity.md and the runbook's launch-day block.
+capacity:
+	@venv=$(APP_VENV) && PYTHONPATH=$(CURDIR)/src:$(CURDIR)/local:$(CURDIR)/ops:$(CURDIR) $$venv/bin/python bench/capacity.py
 
 # The web client (web/) to its bucket, then a CloudFront invalidation. Needs the aws CLI and
 # credentials for the deployed stack (STACK, REGION: samconfig.toml's dev stack by default); pages

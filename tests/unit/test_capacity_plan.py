@@ -1,0 +1,46 @@
+"""The capacity plan and cost are computed from the committed measured table (not typed in), and
+docs/capacity.md and the runbook block are what the code renders from the committed inputs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import capacity  # noqa: E402
+import capacity_plan as cp  # noqa: E402
+
+MEASURED = json.loads((ROOT / "bench" / "capacity_measured.json").read_text())
+FACTS = capacity.load_facts()
+
+
+def test_more_cpu_on_sign_up_means_more_concurrency_and_gb_seconds():
+    before = cp.plan(MEASURED, cp.Mix(), FACTS)
+    after = cp.plan(cp.with_measured(MEASURED, "POST /v1/accounts", cpu_ms=500.0), cp.Mix(), FACTS)
+    register = lambda p: p["functions"]["RegisterFunction"]["concurrency"]  # noqa: E731
+    assert register(after) > register(before)
+    assert _gb_seconds(after) > _gb_seconds(before)
+
+
+def _gb_seconds(plan: dict) -> float:
+    return next(c["quantity"] for c in plan["cost"]["lines"] if c["price_key"] == "lambda_arm_gb_second")
+
+
+def test_one_more_wcu_per_sign_up_adds_the_sign_up_rate_to_the_table():
+    before = cp.plan(MEASURED, cp.Mix(), FACTS)
+    after = cp.plan(cp.with_measured(MEASURED, "POST /v1/accounts", wcu=1.0), cp.Mix(), FACTS)
+    table = next(iter(MEASURED["measured"]["POST /v1/accounts"]["dynamodb"]))
+    assert round(after["tables"][table]["wcu"] - before["tables"][table]["wcu"], 6) == cp.Mix().signups_per_second
+
+
+def test_a_missing_price_is_not_sourced_never_a_number():
+    p = cp.plan(MEASURED, cp.Mix(), {"quotas": {}, "prices": {}})
+    assert all(c["usd"] is None for c in p["cost"]["lines"]) and p["cost"]["sourced_total"] == 0
+    assert all(not q["sourced"] for q in p["quotas"])
+
+
+def test_the_committed_docs_equal_the_rendering():
+    assert capacity.main(["--check"]) == 0
