@@ -77,7 +77,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                                                      "additionalProperties": _STR},
                           "expires_at": _STR, "max_bytes": _INT, "min_bytes": _INT,
                           "accepted_types": {"type": "array", "items": _STR}}),
-    "Issue": _object({"field": _STR, "code": _STR, "message": _STR}),
+    "Issue": _object({"field": _STR, "code": _STR}),
     "BiodataAccepted": _object({"status": {"const": "PENDING"}, "version": _INT,
                                 "warnings": {"type": "array", "items": _ISSUE}}),
     "BiodataStored": _object({"biodata": _OBJ, "version": _INT, "submitted_at": _STR, "check": _STEP,
@@ -127,6 +127,9 @@ RESPONSES: dict[str, str | None] = {
 #: Routes that check credentials without a bearer token (401 INVALID_CREDENTIALS, REFRESH_INVALID,
 #: TOKEN_INVALID for a reset link of an erased account).
 CREDENTIAL_ROUTES = {"POST /v1/sessions", "POST /v1/sessions/refresh", "POST /v1/password-resets/{token}"}
+#: Request models whose ``email`` must be an address (email-validator, ``domain/accounts.py``);
+#: sign-in takes any text.
+EMAIL_FIELDS = ("SignUp", "ResetRequest", "EmailChange")
 #: Routes without input and without a token: only capacity errors.
 PUBLIC_WITHOUT_INPUT = {"GET /v1/batches"}
 
@@ -294,6 +297,8 @@ def build() -> dict[str, Any]:
     clash = set(schemas) & (set(SCHEMAS) | set(_error_schemas()))
     if clash:
         raise SystemExit(f"response schema names taken by request models: {sorted(clash)}")
+    for model in EMAIL_FIELDS:  # the server refuses anything else (422 EMAIL_INVALID): generators should know
+        schemas[model]["properties"]["email"]["format"] = "email"
     schemas.update(SCHEMAS)
     schemas.update(_error_schemas())
     return {
