@@ -13,12 +13,13 @@ APP_VENV = $$(scripts/venv.sh app requirements/app.lock)
 SAM_VENV = $$(scripts/venv.sh sam requirements/sam.lock)
 CHECKOV_VENV = $$(scripts/venv.sh checkov requirements/checkov.lock)
 
-.PHONY: ops run test demo lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik bench-coldstart capacity lock help deploy-web
+.PHONY: ops run test demo fuzz lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik bench-coldstart capacity lock help deploy-web
 
 help:
 	@echo "make run     - the local stack on http://127.0.0.1:$(PORT) (API, mailbox, clock, ministry)"
 	@echo "make test    - the whole suite (lint, unit, integration, infra, end-to-end)"
 	@echo "make demo    - APPLICANTS=$(APPLICANTS) synthetic applicants through every step; prints the funnel"
+	@echo "make fuzz    - schemathesis over docs/openapi.json against a local stack of its own; prints the counts"
 	@echo "make sam-build FN=<LogicalId> - sam build of one function (a check before shipping)"
 	@echo "make ops ARGS='--local http://127.0.0.1:$(PORT) funnel' - prakerja-ops (the operators' command)"
 	@echo "make deploy-web [STACK=..] - upload web/ to the site bucket and invalidate CloudFront"
@@ -34,6 +35,15 @@ ops:
 demo:
 	@venv=$(APP_VENV) && $$venv/bin/python -m prakerja_local.demo $(if $(BASE_URL),--base-url $(BASE_URL),--start) \
 	  --applicants $(APPLICANTS)
+
+# schemathesis (its own venv, requirements/fuzz.lock) over every route of docs/openapi.json against a
+# local stack of its own, signed in; FUZZ_EXAMPLES cases per operation, FUZZ_SEED. The last line is
+# "fuzz: examples=<n> server_errors=<n> schema_violations=<n>". make test runs a bounded one (tests/e2e/test_fuzz.py).
+FUZZ_EXAMPLES ?= 400
+FUZZ_SEED ?= 2020
+fuzz:
+	@venv=$(APP_VENV) && fz=$$(scripts/venv.sh fuzz requirements/fuzz.lock) && \
+	  PRAKERJA_FUZZ_VENV=$$fz $$venv/bin/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED)
 
 lint:
 	@venv=$(APP_VENV) && $$venv/bin/ruff check src functions local tests bench scripts ops web/tools
