@@ -107,7 +107,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _is_throttle(exc):
+        if is_capacity_problem(exc):
             logger.warning("capacity problem", extra={"error_type": type(exc).__name__})
             lang = pick_language(request.headers.get("accept-language"))
             return JSONResponse(error_body("SERVICE_BUSY", lang), status_code=503, headers={"Retry-After": "5"})
@@ -115,6 +115,3 @@ def install(app: FastAPI) -> None:
         lang = pick_language(request.headers.get("accept-language"))
         return JSONResponse(error_body("INTERNAL_ERROR", lang), status_code=500)
 
-
-def _is_throttle(exc: Exception) -> bool:
-    return is_capacity_problem(exc)
