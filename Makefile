@@ -13,13 +13,14 @@ APP_VENV = $$(scripts/venv.sh app requirements/app.lock)
 SAM_VENV = $$(scripts/venv.sh sam requirements/sam.lock)
 CHECKOV_VENV = $$(scripts/venv.sh checkov requirements/checkov.lock)
 
-.PHONY: ops run test demo fuzz lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik bench-coldstart capacity lock help deploy-web
+.PHONY: ops run test demo fuzz lint unit integration e2e infra sam-build bench-photo bench-selection bench-nik bench-coldstart capacity rehearsal lock help deploy-web
 
 help:
 	@echo "make run     - the local stack on http://127.0.0.1:$(PORT) (API, mailbox, clock, ministry)"
 	@echo "make test    - the whole suite (lint, unit, integration, infra, end-to-end)"
 	@echo "make demo    - APPLICANTS=$(APPLICANTS) synthetic applicants through every step; prints the funnel"
 	@echo "make fuzz    - schemathesis over docs/openapi.json against a local stack of its own; prints the counts"
+	@echo "make rehearsal [USERS=.. DURATION=.. BASE_URL=..] - launch-day load (Locust) on the local stack, then proof nothing was lost"
 	@echo "make sam-build FN=<LogicalId> - sam build of one function (a check before shipping)"
 	@echo "make ops ARGS='--local http://127.0.0.1:$(PORT) funnel' - prakerja-ops (the operators' command)"
 	@echo "make deploy-web [STACK=..] - upload web/ to the site bucket and invalidate CloudFront"
@@ -85,6 +86,16 @@ bench-coldstart:
 # writes bench/capacity_measured.json, docs/capacity.md and the runbook's launch-day block.
 capacity:
 	@venv=$(APP_VENV) && PYTHONPATH=$(CURDIR)/src:$(CURDIR)/local:$(CURDIR)/ops:$(CURDIR) $$venv/bin/python bench/capacity.py
+
+# Load rehearsal: USERS Locust users (default 20) walk the launch-day mix for DURATION seconds
+# (default 120) against a local stack of its own (or BASE_URL=http://127.0.0.1:PORT, 127.0.0.1 only),
+# then the queues drain and every sign-up, upload and biodata is checked for its email and verdict.
+# Locust runs from its own venv (requirements/load.lock). Last line: rehearsal: requests=.. rps=..
+USERS ?= 20
+DURATION ?= 120
+rehearsal:
+	@venv=$(APP_VENV) && $$venv/bin/python bench/rehearsal.py --users $(USERS) --duration $(DURATION) \
+	  $(if $(BASE_URL),--base-url $(BASE_URL))
 
 # The web client (web/) to its bucket, then a CloudFront invalidation. Needs the aws CLI and
 # credentials for the deployed stack (STACK, REGION: samconfig.toml's dev stack by default); pages

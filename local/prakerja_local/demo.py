@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +44,7 @@ import httpx
 
 from prakerja import clock as prakerja_clock
 from prakerja.domain.assessment import load_bank
-from prakerja_local import synth
+from prakerja_local import journey, synth
 
 BEHAVIOURS = ("no_click", "typo_caught", "typo_fixed", "typo_gave_up", "fails_test", "joins_late")
 SHARES = {"no_click": 0.10, "typo_caught": 0.08, "typo_fixed": 0.06, "typo_gave_up": 0.06,
@@ -54,8 +52,8 @@ SHARES = {"no_click": 0.10, "typo_caught": 0.08, "typo_fixed": 0.06, "typo_gave_
 FUNNEL = ("registered", "email_verified", "nik_verified", "assessment_passed", "joined_batch", "selected")
 
 
-class DemoError(RuntimeError):
-    """The stack answered something the scenario did not expect."""
+# The stack answered something the scenario did not expect (one class with the journey's).
+DemoError = journey.JourneyError
 
 
 def assign_behaviours(n: int, rng: random.Random) -> list[str]:
@@ -123,92 +121,59 @@ class Demo:
         self.http.post("/_local/pumps/drain", json={"timeout": 120}, timeout=150).raise_for_status()
 
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float | None = None) -> Any:
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            time.sleep(0.2)
-        raise DemoError(f"timed out waiting for {what}")
+        return journey.wait_for(what, check, timeout or self.timeout)
 
     def auth(self, a: Applicant) -> dict[str, str]:
-        return {"Authorization": f"Bearer {a.tokens['access_token']}"}
+        return journey.auth(a.tokens)
 
     def refresh(self, a: Applicant) -> None:
         """Refresh the access token as a real client does after time moved on."""
-        r = self.http.post("/v1/sessions/refresh", json={"refresh_token": a.tokens["refresh_token"]})
-        if r.status_code != 200:
-            raise DemoError(f"refresh failed: {r.status_code}")
-        a.tokens = r.json()
+        journey.refresh(self.http, a.tokens)
 
     def me(self, a: Applicant) -> dict:
-        r = self.http.get("/v1/me", headers=self.auth(a))
-        if r.status_code == 401:
-            self.refresh(a)
-            r = self.http.get("/v1/me", headers=self.auth(a))
-        r.raise_for_status()
-        return r.json()
+        return journey.me(self.http, a.tokens)
 
     def expect(self, response: httpx.Response, status: int, what: str) -> dict:
-        if response.status_code != status:
-            raise DemoError(f"{what}: expected {status}, got {response.status_code} {response.text[:200]}")
-        return response.json() if response.content else {}
+        return journey.expect(response, status, what)
 
     # ------------------------------------------------------------------ one applicant's way
     def sign_up_and_confirm(self, a: Applicant) -> None:
         p = a.person
-        self.expect(self.http.post("/v1/accounts", json={"email": p.email, "password": p.password, "consent": True}),
-                    202, "sign-up")
-        mail = self.wait_for("verification email", lambda: self.http.get("/_local/mailbox",
-                                                                         params={"to": p.email}).json())
+        journey.sign_up(self.http, p.email, p.password)
+        token = journey.verification_token(self.http, p.email, self.timeout)
         if a.behaviour != "no_click":
-            # the emailed link is the web client's page, {base}/verifikasi-email#token=<token>
-            token = re.search(r"(?:#token=|/v1/email-verifications/)([A-Za-z0-9_-]+)", mail[0]["text"]).group(1)
-            self.expect(self.http.get(f"/v1/email-verifications/{token}"), 200, "describe link")
-            self.expect(self.http.post(f"/v1/email-verifications/{token}"), 200, "confirm link")
-        a.tokens = self.expect(self.http.post("/v1/sessions", json={"email": p.email, "password": p.password}),
-                               200, "sign-in")
+            journey.confirm_email(self.http, token)
+        a.tokens = journey.sign_in(self.http, p.email, p.password)
 
     def upload_ktp(self, a: Applicant) -> None:
-        grant = self.expect(self.http.post("/v1/me/documents/ktp", json={"content_type": "image/jpeg"},
-                                           headers=self.auth(a)), 200, "presign")
-        photo = synth.ktp_photo(a.person, seed=self.seed + a.person.index)
-        r = httpx.post(grant["url"], data=grant["fields"], files={"file": ("ktp.jpg", photo, "image/jpeg")},
-                       timeout=30)
-        if r.status_code not in (200, 201, 204):
-            raise DemoError(f"upload to S3 failed: {r.status_code}")
+        journey.upload_ktp(self.http, a.tokens, synth.ktp_photo(a.person, seed=self.seed + a.person.index))
 
     def submit_biodata(self, a: Applicant, today: date) -> None:
         p = a.person
         rng = random.Random(self.seed * 7919 + p.index)
         if a.behaviour == "typo_caught":
             typo = synth.mistype_nik(p.nik, rng, catchable=True, today=today)
-            self.expect(self.http.put("/v1/me/biodata", json=p.biodata(nik=typo), headers=self.auth(a)), 422,
-                        "caught NIK typo")
+            journey.submit_biodata(self.http, a.tokens, p.biodata(nik=typo), 422)
         if a.behaviour in {"typo_fixed", "typo_gave_up"}:
             typo = synth.mistype_nik(p.nik, rng, catchable=False, today=today)
-            self.expect(self.http.put("/v1/me/biodata", json=p.biodata(nik=typo), headers=self.auth(a)), 202,
-                        "uncaught NIK typo")
+            journey.submit_biodata(self.http, a.tokens, p.biodata(nik=typo))
             self.wait_for("ministry rejection", lambda: self.me(a)["steps"]["nik"]["status"] == "REJECTED")
             if a.behaviour == "typo_gave_up":
                 return
-        self.expect(self.http.put("/v1/me/biodata", json=p.biodata(), headers=self.auth(a)), 202, "biodata")
+        journey.submit_biodata(self.http, a.tokens, p.biodata())
 
     def take_test(self, a: Applicant) -> None:
-        started = self.expect(self.http.post("/v1/me/assessment", headers=self.auth(a)), 200, "start test")
         good = a.behaviour != "fails_test"
-        for q in started["questions"]:
-            item = self.bank[q["question_id"]]
-            if item.correct:
-                wrong = next(o.option_id for o in item.options if o.option_id != item.correct)
-                option = item.correct if good else wrong
-            else:
-                option = item.options[(0 if item.reverse else -1) if good else (-1 if item.reverse else 0)].option_id
-            self.expect(self.http.put(f"/v1/me/assessment/answers/{q['question_id']}", json={"option_id": option},
-                                      headers=self.auth(a)), 200, "answer")
-        result = self.expect(self.http.post("/v1/me/assessment/submit", headers=self.auth(a)), 200, "submit")
-        if result["passed"] != good:
+        if journey.take_test(self.http, a.tokens, lambda question_id: self.answer(question_id, good)) != good:
             raise DemoError("test outcome differs from the scenario")
+
+    def answer(self, question_id: str, good: bool) -> str:
+        """The option a good (or a bad) candidate picks for ``question_id``."""
+        item = self.bank[question_id]
+        if item.correct:
+            wrong = next(o.option_id for o in item.options if o.option_id != item.correct)
+            return item.correct if good else wrong
+        return item.options[(0 if item.reverse else -1) if good else (-1 if item.reverse else 0)].option_id
 
     def journey(self, a: Applicant, today: date) -> None:
         """Everything up to (not including) joining a batch."""
@@ -259,15 +224,7 @@ class Demo:
 
     def join_all(self, batch: dict, applicants: list[Applicant]) -> None:
         """Every one of ``applicants`` joins ``batch`` (201), refreshing tokens as clients do."""
-        def join(a: Applicant) -> None:
-            url = f"/v1/batches/{batch['batch_id']}/participants"
-            r = self.http.post(url, headers=self.auth(a))
-            if r.status_code == 401:
-                self.refresh(a)
-                r = self.http.post(url, headers=self.auth(a))
-            self.expect(r, 201, f"join {batch['batch_id']}")
-
-        self._parallel(join, applicants)
+        self._parallel(lambda a: journey.join_batch(self.http, a.tokens, batch["batch_id"]), applicants)
 
     def next_batch(self, after: dict) -> dict:
         """The first batch opening after ``after`` closes (batch 2 of the seed)."""
