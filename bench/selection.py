@@ -3,13 +3,15 @@
 Usage: ``python bench/selection.py`` (``make bench-selection``); ``--sizes 1000000,3000000`` and
 ``--members 50000 --shards 1,4,16`` change the work; ``--skip-draw`` / ``--skip-members`` drop a part.
 
-1. The draw (``prakerja.domain.selection``) over 1 M, 3 M and 6 M synthetic participants with a
-   200,000 quota and an 80 % priority share (30 % of the participants on the priority list, as
-   after the 2020 lay-offs), exactly as the tick runs it: the participants digest, the seed, then
-   ``draw_ids``. Each size runs in a fresh child process (single-threaded, one core), so its peak
+1. The draw (``prakerja.domain.selection``) over 1 M, 3 M and 6 M participants of the published
+   example (docs/draw-example.md, ``tests/fixtures/draw_example.py``: 32-hex ids, 38 provinces,
+   about 30 % on the priority list, as after the 2020 lay-offs) with a 200,000 quota, an 80 %
+   priority share and province quotas, exactly as the tick runs it: the participants digest, the
+   seed, then ``draw_ids``. At 6 M the result is checked against the pinned one.
+   Each size runs in a fresh child process (single-threaded, one core), so its peak
    RSS (``VmHWM``, else ``ru_maxrss``: the interpreter, the 32-hex applicant ids -- about 100
    bytes each -- and the draw's working memory) is its own. "seconds" is the wall time of
-   digest + seed + draw only; making the synthetic ids is not counted. A separate 1 M child
+   digest + seed + draw only; making the example's ids is not counted. A separate 1 M child
    measures the draw's own Python allocations with ``tracemalloc`` (bytes per participant
    beyond the ids).
 2. Reading 50,000 members from the Batches table (created from template.yaml on moto
@@ -22,6 +24,11 @@ Usage: ``python bench/selection.py`` (``make bench-selection``); ``--sizes 10000
    ``member_columns`` code is therefore also timed against an in-memory table that serves the
    same 1 MB pages with a fixed latency per page (``--page-ms``, default 30): a model of the
    latency-bound case, labelled as such.
+3. Reading the members of a batch of the draw's size (``--model-members``, default 6,000,000) on
+   16 shards through the same ``member_columns`` code, on the latency model only (a moto table of
+   6 M items would measure moto): each Query page costs ``--page-ms`` and carries as many items as
+   fit DynamoDB's 1 MB page; the client-side CPU of ``member_columns`` over every item is real
+   (boto3's own deserialisation of the DynamoDB JSON is not in it). Reported apart from the draw.
 
 The machine may be shared (others' CPU use inflates wall times); each figure is one run.
 
@@ -48,8 +55,9 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "local")]
 QUOTA = 200_000
 PRIORITY_SHARE = 0.8
 PRIORITY_FRACTION = 0.3
-SECRET = "bench-secret-0123456789abcdef"
-GOAL = "6 M in <= 60 s and <= 1.5 GB"
+GOAL = "6 M in <= 10 s and <= 1 GB (1024 MB)"
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+import draw_example as example  # noqa: E402
 
 
 def _max_rss_mb() -> float:
@@ -65,32 +73,26 @@ def _max_rss_mb() -> float:
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
-def synthetic(n: int) -> tuple[list[str], bytearray]:
-    """``n`` random 32-hex ids (like ``uuid4().hex``) and priority flags (~30 % set), seeded."""
-    rng = random.Random(n)
-    bits = rng.getrandbits
-    ids = [f"{bits(128):032x}" for _ in range(n)]
-    cut = int(256 * PRIORITY_FRACTION)
-    flags = bytearray(rng.randbytes(n).translate(bytes(1 if b < cut else 0 for b in range(256))))
-    return ids, flags
-
-
 def child_draw(n: int, trace: bool) -> dict:
     """One draw of ``n`` in this process; returns the figures."""
     import tracemalloc
 
     from prakerja.domain import selection
 
-    ids, flags = synthetic(n)
+    ids, provinces, flags = example.participants(n)
     before_mb = _max_rss_mb()
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
     digest = selection.participants_digest(ids)
     digest_s = time.perf_counter() - started
-    seed = selection.draw_seed(SECRET, digest)
-    result = selection.draw_ids(ids, flags, None, quota=QUOTA, seed=seed, priority_share=PRIORITY_SHARE)
+    seed = selection.draw_seed(example.SECRET, digest)
+    result = selection.draw_ids(ids, flags, provinces, quota=QUOTA, seed=seed, priority_share=PRIORITY_SHARE,
+                                province_quotas=example.PROVINCE_QUOTAS)
     seconds = time.perf_counter() - started
+    if n == example.N and (digest, seed, example.ranking_sha256(result.ranked_ids)) != (
+            example.PINNED["participants_digest"], example.PINNED["seed"], example.PINNED["ranking_sha256"]):
+        raise SystemExit("the draw of the published example differs from its pinned result")
     out = {"n": n, "seconds": round(seconds, 2), "digest_seconds": round(digest_s, 2),
            "draw_seconds": round(seconds - digest_s, 2), "ids_mb": round(before_mb, 0),
            "peak_mb": round(_max_rss_mb(), 0), "selected": result.selected_count,
@@ -208,6 +210,56 @@ class _MemoryTable:
         return page
 
 
+class _PagedModel:
+    """The latency model for a batch too big to hold as items: every shard has ``per_shard``
+    members; each Query costs ``page_seconds`` and returns one 1 MB page (the same prepared item
+    dicts each time, so the model's memory stays small; ``member_columns`` reads them all)."""
+
+    def __init__(self, per_shard: int, page_seconds: float) -> None:
+        item = {"pk": "BATCH#bench#M#00", "sk": "0" * 32, **_member(0)}
+        size = sum(len(k) + len(str(v)) for k, v in item.items())
+        self.per_page = PAGE_BYTES // size
+        rng = random.Random(6)
+        self.page = [{"sk": f"{rng.getrandbits(128):032x}", "province_code": example.PROVINCES[i % 38],
+                      "priority": i % 3 == 0} for i in range(self.per_page)]
+        self.per_shard, self.page_seconds = per_shard, page_seconds
+        self.pages = 0
+        self._lock = threading.Lock()
+
+    def query(self, **kwargs: Any) -> dict:
+        done = kwargs.get("ExclusiveStartKey", {}).get("index", 0)
+        count = min(self.per_page, self.per_shard - done)
+        with self._lock:
+            self.pages += 1
+        time.sleep(self.page_seconds)
+        page: dict[str, Any] = {"Items": self.page[:count]}
+        if done + count < self.per_shard:
+            page["LastEvaluatedKey"] = {"index": done + count}
+        return page
+
+
+def big_read_bench(members: int, shards: int, page_ms: float) -> dict:
+    """Time ``member_columns`` over ``members`` on ``shards`` shards on :class:`_PagedModel`."""
+    from prakerja.adapters.batches import BatchStore
+
+    model = _PagedModel(members // shards, page_ms / 1000)
+
+    class ModelStore(BatchStore):
+        @property
+        def t(self) -> Any:
+            return model
+
+    started = time.perf_counter()
+    cpu = time.process_time()
+    ids, _, _ = ModelStore("model", shards).member_columns("bench", joined_before="2026-04-16T09:00:00Z")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if len(ids) != members // shards * shards:
+        raise SystemExit("the paged model lost members")
+    ideal = -(-shards // 8) * -(-(members // shards) // model.per_page) * page_ms / 1000
+    return {"members": len(ids), "shards": shards, "pages": model.pages, "per_page": model.per_page,
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "latency_only_seconds": round(ideal, 2)}
+
+
 def _model_store(name: str, shards: int, page_seconds: float) -> Any:
     """A ``BatchStore`` (the real ``member_columns`` code) over a :class:`_MemoryTable`."""
     from prakerja.adapters.batches import BatchStore
@@ -233,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--shards", default="1,4,16")
     parser.add_argument("--page-ms", type=float, default=30.0)
+    parser.add_argument("--model-members", type=int, default=6_000_000)
     parser.add_argument("--skip-draw", action="store_true")
     parser.add_argument("--skip-members", action="store_true")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -242,13 +295,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child_draw(args.child, args.trace)))
         return 0
 
-    print(f"python {sys.version.split()[0]} on {os.uname().machine}, {os.cpu_count()} CPUs; "
-          f"quota {QUOTA:,}, priority share {PRIORITY_SHARE:.0%}, {PRIORITY_FRACTION:.0%} on the priority list")
+    print(f"python {sys.version.split()[0]} on {os.uname().machine}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.2f}; quota {QUOTA:,}, priority share {PRIORITY_SHARE:.0%}, "
+          f"{PRIORITY_FRACTION:.0%} on the priority list, province quotas of the published example")
     if not args.skip_members:
         print(f"\nreading {args.members:,} members with BatchStore.member_columns (8 threads): on moto in-process, "
               f"then on the latency model ({args.page_ms:g} ms per 1 MB page)")
         print(f"{'shards':>7}{'queries':>9}{'write s':>9}{'read s':>9}{'model pages':>13}{'model read s':>13}")
         members_bench(args.members, [int(x) for x in args.shards.split(",")], args.page_ms)
+        big = big_read_bench(args.model_members, 16, args.page_ms)
+        print(f"\nreading {big['members']:,} members on 16 shards, latency model only ({args.page_ms:g} ms per "
+              f"1 MB page of {big['per_page']:,} members): {big['seconds']} s ({big['pages']:,} pages; "
+              f"{big['latency_only_seconds']} s of it page latency with 8 threads, member_columns' CPU "
+              f"{big['cpu_seconds']} s)", flush=True)
     last = None
     if not args.skip_draw:
         sizes = [int(s) for s in args.sizes.split(",")]

@@ -48,10 +48,13 @@ Lottery (:func:`draw`, :func:`draw_ids`)
     * Ranking: the selected participants first in selection order (priority phase, then general
       phase), then everybody else in lottery order; ranks are 1..n.
 
-Cost: O(n log n) time; about 100 bytes of working memory per participant beyond the caller's
-id strings (the only per-participant objects are one float sort key and one index). Measured in
-CPython 3.11 on one core for 6 million participants: 11 s for the draw (17 s with province
-quotas, where a Python loop checks the caps) plus 5 s for :func:`participants_digest`.
+Cost: O(n log n) time. From :data:`_FAST_MIN` participants on, :func:`participants_digest` and
+:func:`draw_ids` sort and gather with numpy (imported only then): the digest sorts the ids as
+fixed-width byte rows, the draw keeps the 64-bit keys and the order in arrays, so the working
+memory is a few arrays of 8 bytes per participant beyond the caller's id strings; only hashing
+each id and the province caps' loop over the candidates stay in Python. Ids of mixed widths or
+non-ASCII take the pure-Python path, which gives the same result. Measured figures: README
+("Measured figures", ``make bench-selection``).
 """
 
 from __future__ import annotations
@@ -62,11 +65,12 @@ import re
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from itertools import compress, filterfalse, islice
 from operator import eq
+from typing import Any
 
 __all__ = [
     "MIN_SECRET_LENGTH",
@@ -85,6 +89,9 @@ __all__ = [
 MIN_SECRET_LENGTH = 16
 
 _CHUNK = 1 << 16  # ids hashed / joined per step, bounds the transient memory
+#: From this many participants on, the digest and the draw sort and gather with numpy (imported
+#: only then, so nothing else pays for it); the result is the same (tests/unit/test_selection_fast.py).
+_FAST_MIN = 20_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 if array("Q").itemsize != 8:  # pragma: no cover - every supported platform has 64-bit "Q"
     raise ImportError("prakerja.domain.selection needs a 64-bit array('Q')")
@@ -150,6 +157,11 @@ def participants_digest(participant_ids: Iterable[str]) -> str:
         SelectionError: ``PARTICIPANT_INVALID`` for a non-string, empty or newline-containing id,
             ``PARTICIPANT_DUPLICATE`` for a repeated id.
     """
+    if not isinstance(participant_ids, Sequence):
+        participant_ids = list(participant_ids)
+    fast = _fast_digest(participant_ids)
+    if fast is not None:
+        return fast
     try:
         ordered = sorted(participant_ids)
     except TypeError:
@@ -169,6 +181,85 @@ def participants_digest(participant_ids: Iterable[str]) -> str:
         if start:
             h.update(b"\n")
         h.update(data)
+    return h.hexdigest()
+
+
+def _numpy() -> Any:
+    """numpy, or None where it is not installed (the pure-Python path then runs)."""
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover - numpy is in the app's lock
+        return None
+    return numpy
+
+
+def _fixed_width(ids: Sequence[str]) -> tuple[Any, Any] | None:
+    """``(numpy, rows)``: the ids as an ``n x width`` uint8 array when there are at least
+    :data:`_FAST_MIN` of them, all ASCII strings of one width without NUL or newline (applicant
+    ids are 32 hex); else None (the general path handles, or rejects, everything else)."""
+    if len(ids) < _FAST_MIN:
+        return None
+    np = _numpy()
+    if np is None:
+        return None
+    try:
+        widths = set(map(len, ids))
+    except TypeError:
+        return None
+    if len(widths) != 1 or 0 in widths:
+        return None
+    (width,) = widths
+    rows = np.empty((len(ids), width), np.uint8)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        try:
+            data = "".join(chunk).encode("utf-8")
+        except (TypeError, UnicodeEncodeError):
+            return None
+        if len(data) != len(chunk) * width or b"\n" in data or b"\0" in data:
+            return None
+        rows[start : start + len(chunk)] = np.frombuffer(data, np.uint8).reshape(-1, width)
+    return np, rows
+
+
+def _fast_digest(ids: Sequence[str]) -> str | None:
+    """:func:`participants_digest` with numpy: sort the rows by their first 8 bytes (big-endian
+    uint64), re-sort the runs that tie there by the whole row, hash the sorted rows in chunks.
+    None when :func:`_fixed_width` declines. Raises SelectionError(PARTICIPANT_DUPLICATE)."""
+    fixed = _fixed_width(ids)
+    if fixed is None:
+        return None
+    np, rows = fixed
+    n, width = rows.shape
+    head = np.zeros((n, 8), np.uint8)
+    head[:, : min(8, width)] = rows[:, :8]
+    prefix = head.view(np.uint64).ravel()
+    del head  # (a view now: no copy of its own)
+    if sys.byteorder == "little":
+        prefix.byteswap(inplace=True)  # the bytes read big-endian, so integer order = byte order
+    order = np.argsort(prefix, kind="stable")
+    ranked = prefix[order]
+    del prefix
+    tie = ranked[1:] == ranked[:-1]
+    del ranked
+    if tie.any():
+        if width <= 8:  # the prefix is the whole id
+            raise SelectionError("PARTICIPANT_DUPLICATE", "participant ids are not distinct")
+        spots = np.flatnonzero(np.concatenate(([False], tie)) | np.concatenate((tie, [False])))
+        members = order[spots]
+        # the whole-row order agrees with the prefix order, so sorting every tied member at once
+        # and writing them back into the tied spots sorts each run
+        members = members[np.argsort(rows[members].view(f"S{width}").ravel(), kind="stable")]
+        order[spots] = members
+        same = (rows[members[1:]] == rows[members[:-1]]).all(axis=1) & (np.diff(spots) == 1)
+        if same.any():
+            raise SelectionError("PARTICIPANT_DUPLICATE", "participant ids are not distinct")
+    h = hashlib.sha256()
+    newlines = np.full((_CHUNK, 1), ord("\n"), np.uint8)
+    for start in range(0, n, _CHUNK):
+        part = rows[order[start : start + _CHUNK]]
+        data = np.hstack((part, newlines[: len(part)])).tobytes()
+        h.update(data if start + _CHUNK < n else data[:-1])
     return h.hexdigest()
 
 
@@ -233,6 +324,9 @@ class DrawResult:
     quota: int
     priority_places: int
     priority_selected: int
+    #: the input position of each ranked id (``ranked_ids[k] == ids[ranked_index[k]]``): a list or
+    #: a numpy int64 array; lets a caller reach the participant's other columns without a dict.
+    ranked_index: Sequence[int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def selected_ids(self) -> list[str]:
@@ -345,6 +439,76 @@ def _lottery_order(ids: Sequence[str], seed: str) -> list[int]:
     return order
 
 
+def _fast_lottery_order(np: Any, ids: Sequence[str], seed: str) -> Any:
+    """:func:`_lottery_order` with numpy, as an int64 array: the same keys (the first 64 bits of
+    ``sha256(seed:id)``, here kept whole as uint64, hashed in chunks), a stable argsort, and the
+    same tie-break on the full digest (ties need 64 equal bits; duplicates always tie)."""
+    try:
+        prefix = (seed + ":").encode("utf-8")
+    except UnicodeEncodeError:
+        raise SelectionError("SEED_INVALID", "seed must be UTF-8 encodable") from None
+    try:
+        widths = set(map(len, ids))
+    except TypeError:
+        raise SelectionError("PARTICIPANT_INVALID", "participant ids must be non-empty strings") from None
+    if 0 in widths:
+        raise SelectionError("PARTICIPANT_INVALID", "participant ids must be non-empty strings")
+    sha = hashlib.sha256
+    keys = np.empty(len(ids), ">u8")
+    try:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            keys[start : start + len(chunk)] = np.frombuffer(
+                b"".join([sha(prefix + pid.encode("utf-8")).digest()[:8] for pid in chunk]), ">u8")
+    except UnicodeEncodeError:
+        raise SelectionError("PARTICIPANT_INVALID", "participant ids must be UTF-8 encodable") from None
+    except (AttributeError, TypeError):
+        raise SelectionError("PARTICIPANT_INVALID", "participant ids must be non-empty strings") from None
+    native = keys.astype(np.uint64)
+    del keys
+    order = np.argsort(native, kind="stable")
+    ranked = native[order]
+    del native
+    tie = ranked[1:] == ranked[:-1]
+    del ranked
+    if tie.any():
+        listed = order.tolist()
+        _break_ties(listed, (np.flatnonzero(tie) + 1).tolist(), ids, prefix)
+        order = np.array(listed, np.int64)
+    return order
+
+
+def _iter_where(order: Any, mask: Any) -> Iterator[int]:
+    """The entries ``i`` of ``order`` (in order) with ``mask[i]`` true, as ints, a chunk at a time."""
+    for start in range(0, len(order), _CHUNK):
+        part = order[start : start + _CHUNK]
+        yield from part[mask[part]].tolist()
+
+
+def _fast_draw(np: Any, ids: Sequence[str], priority_flags: bytes | bytearray | None,
+               provinces: Sequence[str | None] | None, caps_left: dict[str, int] | None, quota: int, seed: str,
+               priority_places: int) -> DrawResult:
+    """:func:`draw_ids` after validation, with numpy: the same two phases through :func:`_pick`
+    over the lottery order, the ranking gathered with array operations."""
+    order = _fast_lottery_order(np, ids, seed)
+    mark = np.zeros(len(ids), np.bool_)
+    selected: list[int] = []
+    if priority_flags is not None and priority_places:
+        wanted = np.frombuffer(bytes(priority_flags), np.uint8) != 0
+        _pick(_iter_where(order, wanted), priority_places, selected, mark, provinces, caps_left)
+    priority_selected = len(selected)
+    if quota - priority_selected > 0:
+        _pick(_iter_where(order, ~mark), quota - priority_selected, selected, mark, provinces, caps_left)
+    ranked_index = np.concatenate((np.array(selected, np.int64), order[~mark[order]]))
+    del order
+    ranked_ids: list[str] = []
+    for start in range(0, len(ranked_index), _CHUNK):
+        ranked_ids.extend(map(ids.__getitem__, ranked_index[start : start + _CHUNK].tolist()))
+    return DrawResult(ranked_ids=ranked_ids, selected_count=len(selected), seed=seed, quota=quota,
+                      priority_places=priority_places, priority_selected=priority_selected,
+                      ranked_index=ranked_index)
+
+
 # --------------------------------------------------------------------------- the draw
 
 
@@ -352,7 +516,7 @@ def _pick(
     candidates: Iterator[int],
     count: int,
     selected: list[int],
-    mark: bytearray,
+    mark: Any,
     provinces: Sequence[str | None] | None,
     caps_left: dict[str, int] | None,
 ) -> None:
@@ -415,6 +579,9 @@ def draw_ids(
     caps_left = _check_provinces(n, provinces, province_quotas)
     if priority_flags is not None and len(priority_flags) != n:
         raise SelectionError("LENGTH_MISMATCH", "priority_flags must give one entry per participant")
+    np = _numpy() if n >= _FAST_MIN else None
+    if np is not None:
+        return _fast_draw(np, ids, priority_flags, provinces, caps_left, quota, seed, priority_places)
     order = _lottery_order(ids, seed)
 
     mark = bytearray(n)
@@ -437,6 +604,7 @@ def draw_ids(
         quota=quota,
         priority_places=priority_places,
         priority_selected=priority_selected,
+        ranked_index=selected + list(filterfalse(mark.__getitem__, order)),
     )
 
 

@@ -170,10 +170,12 @@ def run_draw(*, batch_id: str, closes_at: str, quota: int, priority_share: float
               "selected": result.selected_count, "columns": AUDIT_COLUMNS}
 
     def rows() -> Iterator[list]:
-        index = {pid: i for i, pid in enumerate(ids)}
-        for pid, sel, rank in result.iter_ranking():
-            i = index[pid]
-            yield [pid, "SELECTED" if sel else "NOT_SELECTED", rank, provinces[i], flags[i]]
+        order = result.ranked_index
+        cut = result.selected_count
+        for start in range(0, len(ids), 1 << 16):  # the input position of each ranked id, a chunk at a time
+            positions = order[start : start + (1 << 16)]
+            for rank, i in enumerate(positions.tolist() if hasattr(positions, "tolist") else positions, start + 1):
+                yield [ids[i], "SELECTED" if rank <= cut else "NOT_SELECTED", rank, provinces[i], flags[i]]
 
     return header, rows()
 
