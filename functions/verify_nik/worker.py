@@ -39,9 +39,9 @@ def handler(event: dict, context: object) -> dict:
     outcomes = checks.run(records, (lambda: remaining() / 1000) if remaining else None)
 
     def record_handler(record: SQSRecord) -> None:
-        outcome = outcomes.get(record.message_id, "error:not_run")
-        logger.info("nik check", extra={"outcome": outcome})
-        if not nik_check.finished(outcome):
-            raise NotDone(outcome)
+        outcome = outcomes.get(record.message_id) or nik_check.CheckOutcome(nik_check.OutcomeKind.ERROR, "not_run")
+        logger.info("nik check", extra={"outcome": str(outcome)})
+        if not outcome.finished:
+            raise NotDone(str(outcome))
 
     return process_sqs(event, context, record_handler)

@@ -8,6 +8,8 @@ DELETE /_local/mailbox       forget recorded emails
 GET  /_local/info            endpoints, ports, resource names, functions, pumps, schedules
 POST /_local/pumps/drain     [?timeout=30] -> {"drained": true} | 504 {"drained": false, "pending"}
 *    /_local/ministry[/...]  proxied to the ministry simulator (/ and /<rest>)
+GET  /_local/openapi.json    docs/openapi.json, the published contract (the deployed API serves none)
+GET  /_local/docs            an HTML page of every route of it (``prakerja_local.api_docs``)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from prakerja.clock import iso, parse_iso
-from prakerja_local import mailbox
+from prakerja_local import api_docs, mailbox
 from prakerja_local.gateway import NOT_FOUND_BODY, json_response
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ class LocalApi:
             ("GET", "/_local/info"): lambda _r: json_response(self.stack.info()),
             ("POST", "/_local/pumps/drain"): self.drain,
             ("GET", "/_local/assessment/answer-key"): self.answer_key,
+            ("GET", "/_local/openapi.json"): lambda _r: json_response(api_docs.load()),
+            ("GET", "/_local/docs"): lambda _r: Response(api_docs.render(api_docs.load()), mimetype="text/html"),
         }
 
     def __call__(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -160,7 +161,7 @@ class Settings(BaseModel):
 
         Raises SettingsError naming every missing or malformed setting."""
         env = os.environ if environ is None else environ
-        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        values: dict[str, Any] = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
         try:
             settings = cls(**values)
         except ValidationError as exc:

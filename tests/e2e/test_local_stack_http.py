@@ -24,3 +24,11 @@ def test_the_clock_moves_and_reports_utc(base_url):
 def test_the_ministry_simulator_is_reachable_and_counts(base_url):
     r = httpx.get(f"{base_url}/_local/ministry")
     assert r.status_code == 200 and "over_capacity" in r.json()
+
+
+def test_the_stack_serves_the_published_contract_and_its_docs_page(base_url):
+    spec = httpx.get(f"{base_url}/_local/openapi.json")
+    assert spec.status_code == 200 and "/v1/accounts" in spec.json()["paths"]
+    page = httpx.get(f"{base_url}/_local/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<code>/v1/me</code>" in page.text

@@ -9,7 +9,7 @@ only sign-ups with an ``Idempotency-Key`` use this one (``make bench-coldstart``
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -39,4 +39,4 @@ class _BuiltOnFirstUse:
 def persistence_layer(table_name: str) -> DynamoDBPersistenceLayer:
     """A DynamoDB persistence layer over ``table_name`` (Powertools' default attribute names),
     built on first use (see the module docstring); no AWS call is made by this function."""
-    return _BuiltOnFirstUse(table_name)  # type: ignore[return-value]  # the layer's attributes, forwarded
+    return cast(DynamoDBPersistenceLayer, _BuiltOnFirstUse(table_name))  # the layer's attributes, forwarded

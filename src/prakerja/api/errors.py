@@ -9,6 +9,7 @@ capacity problems are 503/429 with Retry-After.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,7 +61,7 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or "body"
 
 
-def _field_code(err: dict) -> str:
+def _field_code(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
     if kind in _PYDANTIC_CODES:
         return _PYDANTIC_CODES[kind]
@@ -71,7 +72,7 @@ def _field_code(err: dict) -> str:
     return "INVALID"
 
 
-def validation_issues(errors: list[dict]) -> list[d.FieldIssue]:
+def validation_issues(errors: Sequence[Mapping[str, Any]]) -> list[d.FieldIssue]:
     """Turn pydantic errors into field issues, one per field (first problem wins)."""
     seen: dict[str, d.FieldIssue] = {}
     for err in errors:

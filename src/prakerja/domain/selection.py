@@ -529,10 +529,11 @@ def _pick(
         for i in chosen:
             mark[i] = 1
         return
+    assert provinces is not None  # province caps come with the provinces
     for i in candidates:
         province = provinces[i]
         left = caps_left.get(province) if province is not None else None
-        if left is not None:
+        if province is not None and left is not None:
             if left == 0:
                 continue
             caps_left[province] = left - 1

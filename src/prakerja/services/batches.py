@@ -25,6 +25,7 @@ conditional write, so a tick that runs twice or late redoes nothing harmful.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import tempfile
@@ -171,6 +172,7 @@ def run_draw(*, batch_id: str, closes_at: str, quota: int, priority_share: float
 
     def rows() -> Iterator[list]:
         order = result.ranked_index
+        assert order is not None  # select() always sets it
         cut = result.selected_count
         for start in range(0, len(ids), 1 << 16):  # the input position of each ranked id, a chunk at a time
             positions = order[start : start + (1 << 16)]
@@ -312,7 +314,7 @@ class Batches:
             out.append(row)
         return out
 
-    def describe(self) -> list[dict]:
+    def describe(self) -> builtins.list[dict]:
         """Every batch for operators: the META item without the secret, the shown status and
         ``revealed`` (whether the secret has been revealed)."""
         now = clock.now()
@@ -385,7 +387,7 @@ class Batches:
         logger.info("batch created", extra={"batch_id": batch.batch_id, "priority_list": len(keys)})
         return {k: v for k, v in (self.batches.get_batch(batch.batch_id) or meta).items() if k not in {"pk", "sk"}}
 
-    def priority_keys(self, entries: Iterable[str]) -> list[str]:
+    def priority_keys(self, entries: Iterable[str]) -> builtins.list[str]:
         """The priority list's item keys: a 16-digit NIK becomes ``N#<keyed HMAC>`` under every
         HMAC key id in use (the current one, as biodata stores it, and any previous one not yet
         re-keyed; the NIK itself is never stored), an applicant id (32 hex) ``A#<id>``. Blank lines
@@ -481,7 +483,7 @@ class Batches:
                 "seed": audit.get("seed")}
 
     # ------------------------------------------------------------------ the tick
-    def tick(self) -> dict[str, list[str]]:
+    def tick(self) -> dict[str, builtins.list[str]]:
         """Close, draw and announce whatever is due. Returns what it did per stage."""
         done: dict[str, list[str]] = {"closed": [], "waiting": [], "drawn": [], "announced": []}
         now = clock.now()

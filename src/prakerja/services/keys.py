@@ -44,7 +44,7 @@ import re
 import secrets
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from prakerja import clock
 from prakerja.adapters.batches import BatchStore
@@ -139,7 +139,7 @@ class KeyManager:
             raise Conflict("KEYS_ROTATION_PENDING", detail={"active_from": document["active_from"][kind]})
         if kind == "hmac" and keys.previous_hmac_kids:
             raise Conflict("KEYS_REKEY_UNFINISHED", detail={"previous": ",".join(keys.previous_hmac_kids)})
-        old, new = document[f"{kind}_kid"], next_kid(kind, document)
+        old, new = document[f"{kind}_kid"], next_kid(cast(Kind, kind), document)
         retired = document.setdefault("retired_at", {})
         if kind == "jwt":
             keep = [k for k in keys.previous_jwt_kids
@@ -327,7 +327,7 @@ class KeyManager:
                 # the sentinel moves only if it is ours: a NIK not (yet) verified for this applicant
                 # holds none, and re-keying must not create one (issue 16). One read.
                 sentinel = store.get_sentinel("NIK", biodata["nik_key"])
-                ours = bool(sentinel) and sentinel.get("applicant_id") == applicant_id
+                ours = bool(sentinel and sentinel.get("applicant_id") == applicant_id)
                 items += store.rekey_items("NIK", applicant_id, "BIODATA", biodata["nik_key"], new_key, kid,
                                            "version = :v", {":v": biodata["version"]}, sentinel=sentinel,
                                            move_sentinel=ours)
@@ -340,7 +340,7 @@ class KeyManager:
     def _holds_current_nik(self, applicant_id: str, keys: Keys) -> bool:
         """Whether the applicant's BIODATA exists with its NIK lookup under the current kid."""
         biodata = self.w.store.get_item(applicant_id, "BIODATA")
-        return bool(biodata) and biodata.get("nik_kid") == keys.hmac_kid
+        return bool(biodata and biodata.get("nik_kid") == keys.hmac_kid)
 
     def _open(self, envelope: dict, aad: str) -> str:
         if self._envelopes is None:

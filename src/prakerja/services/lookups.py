@@ -49,7 +49,7 @@ def holds_verified(store: ApplicantStore, sentinel: dict) -> bool:
     if sentinel.get("verified_at"):
         return True
     profile = store.get_profile(str(sentinel["applicant_id"]))
-    return bool(profile) and (profile["steps"].get("nik") or {}).get("status") == "VERIFIED"
+    return bool(profile and (profile["steps"].get("nik") or {}).get("status") == "VERIFIED")
 
 
 def nik_sentinels(store: ApplicantStore, keys: Keys, nik: str) -> list[tuple[str, str, dict | None]]:

@@ -57,6 +57,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from prakerja import clock
@@ -163,6 +164,46 @@ def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random,
     return int(min(SQS_MAX_VISIBILITY, math.ceil(delay)))
 
 
+class OutcomeKind(Enum):
+    """What became of one queued check. Finished (its message may be deleted): ``STALE`` (the
+    biodata changed or is gone), ``DONE`` (an outcome was already recorded), ``DEAD_LETTERED``,
+    ``VERIFIED``, ``REJECTED`` (the ministry's answer, recorded now). Not finished (reported
+    failed): ``DEFERRED`` (put back on the queue with its visibility set) and ``ERROR`` (an
+    unexpected exception; it returns after the queue's visibility timeout)."""
+
+    STALE = "stale"
+    DONE = "done"
+    DEAD_LETTERED = "dead_lettered"
+    VERIFIED = "VERIFIED"
+    REJECTED = "REJECTED"
+    DEFERRED = "deferred"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One record's outcome: its kind and, for ``DEFERRED`` the reason (``no_token``,
+    ``circuit_open``, ``late_for_token``, ``ministry_<kind>``), for ``ERROR`` the exception's type
+    name (never its message: a message could carry data). ``str()`` is the form logged:
+    ``VERIFIED``, ``deferred:no_token``, ``error:KeyError``."""
+
+    kind: OutcomeKind
+    detail: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the record is done with (its message may be deleted)."""
+        return self.kind not in (OutcomeKind.DEFERRED, OutcomeKind.ERROR)
+
+    def __str__(self) -> str:
+        return self.kind.value if self.detail is None else f"{self.kind.value}:{self.detail}"
+
+
+def error_outcome(exc: BaseException) -> CheckOutcome:
+    """The ``ERROR`` outcome of ``exc``: its type name only."""
+    return CheckOutcome(OutcomeKind.ERROR, type(exc).__name__)
+
+
 @dataclass
 class QueuedCheck:
     """One received record."""
@@ -210,28 +251,26 @@ class NikChecks:
                                       probe_timeout=max(policy.call_timeout * 2, 1.0))
 
     # ------------------------------------------------------------------ a batch
-    def run(self, records: list[QueuedCheck], remaining: Callable[[], float] | None = None) -> dict[str, str]:
-        """Process one batch; returns message id -> outcome.
-
-        Finished (delete the message): ``stale``, ``done``, ``dead_lettered``, ``VERIFIED``,
-        ``REJECTED``. Not finished (report it failed): ``deferred:<why>`` (its visibility is set)
-        and ``error:<type>`` (it returns after the queue's visibility timeout). ``remaining``:
-        seconds the invocation has left (``None``: unbounded)."""
-        outcomes: dict[str, str] = {}
+    def run(self, records: list[QueuedCheck],
+            remaining: Callable[[], float] | None = None) -> dict[str, CheckOutcome]:
+        """Process one batch; returns message id -> outcome (:class:`OutcomeKind` says which
+        finish a record). ``remaining``: seconds the invocation has left (``None``: unbounded)."""
+        outcomes: dict[str, CheckOutcome] = {}
         parsed: list[tuple[QueuedCheck, str, int]] = []
         for record in records:
             try:
                 applicant_id, version = parse(record.body)
             except InvalidCheckMessage:
                 self.queue.dead_letter(record.body, {"reason": "malformed"})
-                outcomes[record.message_id] = "dead_lettered"
+                outcomes[record.message_id] = CheckOutcome(OutcomeKind.DEAD_LETTERED)
                 continue
             parsed.append((record, applicant_id, version))
         if parsed:
             outcomes.update(self._run(parsed, remaining or (lambda: math.inf)))
         return outcomes
 
-    def _run(self, parsed: list[tuple[QueuedCheck, str, int]], remaining: Callable[[], float]) -> dict[str, str]:
+    def _run(self, parsed: list[tuple[QueuedCheck, str, int]],
+             remaining: Callable[[], float]) -> dict[str, CheckOutcome]:
         """The breaker first (one read), then the BIODATA items (one batch read), then the tokens
         for the records that need a call (one reservation for them all), then the calls at once,
         each at its token's time. Reading before reserving keeps the first token from going stale
@@ -244,13 +283,13 @@ class NikChecks:
             pause = left + self.rng.uniform(0, self.policy.circuit_cooldown / 2)
             return {r.message_id: self._defer(r, "circuit_open", pause) for r, _, _ in parsed}
         items = self.w.store.get_items([aid for _, aid, _ in parsed], "BIODATA")
-        outcomes: dict[str, str] = {}
+        outcomes: dict[str, CheckOutcome] = {}
         calls: list[_Call] = []
         for record, applicant_id, version in parsed:
             try:
                 prepared = self._prepare(shared, record, applicant_id, version, items.get(applicant_id))
             except Exception as exc:  # the type only: a message could carry data
-                outcomes[record.message_id] = f"error:{type(exc).__name__}"
+                outcomes[record.message_id] = error_outcome(exc)
                 continue
             if isinstance(prepared, _Call):
                 calls.append(prepared)
@@ -261,7 +300,8 @@ class NikChecks:
         self._count_funnel(shared)
         return outcomes
 
-    def _calls(self, shared: _Shared, calls: list[_Call], remaining: Callable[[], float]) -> dict[str, str]:
+    def _calls(self, shared: _Shared, calls: list[_Call],
+               remaining: Callable[[], float]) -> dict[str, CheckOutcome]:
         """One reservation for ``calls``, then the calls at once, each at its token's time."""
         budget = max(0.0, min(self.policy.token_wait,
                               remaining() - self.policy.call_timeout - CALL_MARGIN_SECONDS))
@@ -277,25 +317,25 @@ class NikChecks:
         return {c.record.message_id: f.result() for c, f in futures}
 
     def _prepare(self, shared: _Shared, record: QueuedCheck, applicant_id: str, version: int,
-                 item: dict | None) -> _Call | str:
+                 item: dict | None) -> _Call | CheckOutcome:
         """The call a record needs, or its outcome when it needs none (stale, done)."""
         if not item or int(item["version"]) != version:
-            return "stale"
+            return CheckOutcome(OutcomeKind.STALE)
         if item.get("check"):
             check = item["check"]
             self._apply(shared, applicant_id, version, check["result"],
                         citizen_reason(check["result"], check.get("reason")), check["checked_at"])
-            return "done"
+            return CheckOutcome(OutcomeKind.DONE)
         return _Call(record, applicant_id, version, item)
 
-    def _call_one(self, shared: _Shared, call: _Call, at: float) -> str:
+    def _call_one(self, shared: _Shared, call: _Call, at: float) -> CheckOutcome:
         """Wait for the token's time, pass the breaker, call, record. Never raises: the outcome."""
         try:
             return self._call(shared, call, at)
         except Exception as exc:  # the type only: a message could carry data
-            return f"error:{type(exc).__name__}"
+            return error_outcome(exc)
 
-    def _call(self, shared: _Shared, call: _Call, at: float) -> str:
+    def _call(self, shared: _Shared, call: _Call, at: float) -> CheckOutcome:
         record, applicant_id, version = call.record, call.applicant_id, call.version
         wait = at - clock.now().timestamp()
         if wait > 0:
@@ -315,7 +355,7 @@ class NikChecks:
             if str(exc) == "ENVELOPE_KEY_UNAVAILABLE":
                 raise  # KMS trouble: the record returns after its visibility timeout
             self.queue.dead_letter(record.body, {"reason": "unreadable_nik"})
-            return "dead_lettered"
+            return CheckOutcome(OutcomeKind.DEAD_LETTERED)
         data = call.item["data"]
         count("MinistryCall")
         started = time.perf_counter()
@@ -333,7 +373,7 @@ class NikChecks:
         return self._record(shared, applicant_id, version, reply, nik)
 
     def _failed(self, shared: _Shared, record: QueuedCheck, applicant_id: str, version: int,
-                exc: MinistryUnavailable) -> str:
+                exc: MinistryUnavailable) -> CheckOutcome:
         if exc.overload:
             state = self.circuit.failed()
             if state.opened_now:
@@ -342,36 +382,36 @@ class NikChecks:
                 shared.circuit = state
         attempts = self.w.store.count_nik_failure(applicant_id, version, exc.kind, clock.iso(clock.now()))
         if attempts is None:
-            return "stale"  # superseded or recorded meanwhile
+            return CheckOutcome(OutcomeKind.STALE)  # superseded or recorded meanwhile
         if attempts >= self.policy.max_attempts:
             self.queue.dead_letter(record.body, {"reason": "max_attempts", "attempts": str(attempts),
                                                  "last_error": exc.kind})
             self.w.store.nik_dead_lettered(applicant_id, version, clock.iso(clock.now()))
-            return "dead_lettered"
+            return CheckOutcome(OutcomeKind.DEAD_LETTERED)
         delay = backoff_seconds(attempts, self.policy.backoff_base, self.policy.backoff_max, self.rng,
                                 exc.retry_after)
         return self._defer(record, f"ministry_{exc.kind}", delay)
 
-    def _defer(self, record: QueuedCheck, why: str, seconds: float) -> str:
-        """Put the record back on the queue for ``seconds``; its outcome ``deferred:<why>``."""
+    def _defer(self, record: QueuedCheck, why: str, seconds: float) -> CheckOutcome:
+        """Put the record back on the queue for ``seconds``; its outcome ``DEFERRED`` (``why``)."""
         whole = int(min(SQS_MAX_VISIBILITY, math.ceil(max(0.0, seconds))))
         self.queue.defer(record.receipt_handle, whole)
-        return f"deferred:{why}"
+        return CheckOutcome(OutcomeKind.DEFERRED, why)
 
-    def _record(self, shared: _Shared, applicant_id: str, version: int, reply: Any, nik: str) -> str:
+    def _record(self, shared: _Shared, applicant_id: str, version: int, reply: Any, nik: str) -> CheckOutcome:
         at = clock.iso(clock.now())
         check = {"result": reply.result, "reason": reply.reason, "fields": reply.mismatched_fields,
                  "checked_at": at, "request_id": reply.request_id}
         if reply.result == "VERIFIED":
             recorded = self._claim(applicant_id, version, nik, check)
             if recorded is None:
-                return "stale"
+                return CheckOutcome(OutcomeKind.STALE)
             check = recorded
         elif not self.w.store.record_nik_check(applicant_id, version, check):
-            return "stale"
+            return CheckOutcome(OutcomeKind.STALE)
         self._apply(shared, applicant_id, version, check["result"], citizen_reason(check["result"], check["reason"]),
                     at)
-        return str(check["result"])
+        return CheckOutcome(OutcomeKind(str(check["result"])))  # VERIFIED or REJECTED
 
     def _claim(self, applicant_id: str, version: int, nik: str, check: dict) -> dict | None:
         """Record a VERIFIED ``check`` with the NIK's sentinel (module docstring, point 7); the
@@ -437,6 +477,6 @@ class NikChecks:
         self.w.funnel.reached_many("nik_verified", shared.verified, shared.first_verified)
 
 
-def finished(outcome: str) -> bool:
+def finished(outcome: CheckOutcome) -> bool:
     """Whether a record with this outcome is done with (its message may be deleted)."""
-    return not outcome.startswith(("deferred:", "error:"))
+    return outcome.finished

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from prakerja import clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.counters import WindowCounters
+from prakerja.adapters.outbox import Message
 from prakerja.domain.accounts import consent_view, lookup_email, mail_address, normalise_email, password_issue
 from prakerja.domain.errors import Conflict, FieldIssue, Gone, InvalidInput, NotFound, Unauthorized
 from prakerja.services import mail
@@ -198,7 +199,7 @@ class SelfService:
         issued = clock.parse_iso(item["expires_at"]) - timedelta(seconds=self.s.password_reset_seconds)
         return not changed or clock.parse_iso(changed) < issued
 
-    def _password_changed(self, profile: dict) -> mail.Message:
+    def _password_changed(self, profile: dict) -> Message:
         return mail.email_message(mail.TRANSACTIONAL, "password_changed", mail_address(profile["email"]),
                                   {"base": self.s.public_base_url}, ref=profile["applicant_id"])
 

@@ -35,6 +35,7 @@ def me(store: ApplicantStore, batches: BatchStore, applicant_id: str, profile: d
     profile = profile or store.get_profile(applicant_id)
     if not profile:
         raise Unauthorized("TOKEN_INVALID")
+    steps: dict[str, dict | None]
     steps = {step: dict(profile["steps"].get(step) or {"status": states.INITIAL[step], "reason": None,
                                                        "updated_at": None})
              for step in states.STEPS if step != "batch"}
