@@ -300,6 +300,7 @@ def runbook_block(p: dict[str, Any], measured: dict[str, Any]) -> str:
                 (f"raise to {q['raise_to']:,}" if q["must_raise"] and q["raise_to"] else "enough"))
 
     email = p["queues"][0]
+    limits = cp.route_limits(mix)
     lines = [
         BEGIN,
         f"Figures from the capacity plan ([docs/capacity.md](capacity.md), `make capacity`) for "
@@ -308,11 +309,9 @@ def runbook_block(p: dict[str, Any], measured: dict[str, Any]) -> str:
         f"- Lambda concurrency, all functions: {raise_text('lambda_concurrent_executions')}.",
         f"- Provisioned concurrency for `RegisterFunction`: {_i(register['concurrency'] * cp.HEADROOM)} "
         f"(its need {_i(register['concurrency'])} x {cp.HEADROOM:g}).",
-        f"- API Gateway account throttle: {raise_text('apigw_http_throttle_rate')}. Route limits: "
-        f"`SignUpRateLimit` {cp._round_up(mix.signups_per_second * 1.1):,}, `SignInRateLimit` "
-        f"{cp._round_up(mix.signups_per_second * mix.per_signup['POST /v1/sessions'] * 1.1):,}, "
-        f"`StatusRateLimit` {cp._round_up(mix.signups_per_second * mix.per_signup['GET /v1/me'] * 1.1):,} "
-        "(the mix + 10 %; bursts half of each).",
+        f"- API Gateway account throttle: {raise_text('apigw_http_throttle_rate')}. Route limits "
+        f"(template.yaml's defaults; the mix + {round((cp.ROUTE_LIMIT_HEADROOM - 1) * 100)} %, bursts half): "
+        + ", ".join(f"`{name}` {value:,}" for name, value in limits.items() if name.endswith("RateLimit")) + ".",
         "- DynamoDB warm throughput (need x " + f"{cp.HEADROOM:g}): " + "; ".join(
             f"{t} `WriteUnitsPerSecond={w},ReadUnitsPerSecond={r}`" for t, (w, r) in warm.items()) + ".",
         f"- SES: keeping up with sign-ups needs {email['rate_to_keep_up']:,.0f} emails/s; at `SesSendRate` "

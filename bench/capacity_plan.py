@@ -302,6 +302,31 @@ def _quota_rows(facts: dict[str, Any], concurrency: float, http_rate: float, tab
     return out
 
 
+#: head-room of a route's throttle over its launch-day rate in the mix
+ROUTE_LIMIT_HEADROOM = 1.1
+#: routes with a throttle of their own in template.yaml (route key -> parameter prefix); every other
+#: route has the ``DefaultRoute`` bucket each
+OWN_THROTTLES = {"POST /v1/accounts": "SignUp", "POST /v1/sessions": "SignIn", "GET /v1/me": "Status"}
+
+
+def route_limits(mix: Mix) -> dict[str, int]:
+    """The HTTP API's throttle parameters (template.yaml name -> requests per second, or requests
+    at once for a burst), sized from the mix: a route's rate is its launch-day rate x
+    ``ROUTE_LIMIT_HEADROOM``, rounded up to two significant digits; ``DefaultRoute`` is the busiest
+    route without a bucket of its own; each burst is half a second's worth. template.yaml's defaults
+    are these (tests/unit/test_capacity_plan.py checks it), so re-sizing is: change the mix, run
+    ``make capacity``, copy the printed figures into the template."""
+    rate = {route: mix.signups_per_second * ratio for route, ratio in mix.per_signup.items()}
+    out: dict[str, int] = {}
+    for route, prefix in OWN_THROTTLES.items():
+        out[f"{prefix}RateLimit"] = _round_up(rate.get(route, 0.0) * ROUTE_LIMIT_HEADROOM) or 1
+    others = max((r for route, r in rate.items() if route not in OWN_THROTTLES), default=0.0)
+    out["DefaultRouteRateLimit"] = _round_up(others * ROUTE_LIMIT_HEADROOM) or 1
+    for prefix in [*OWN_THROTTLES.values(), "DefaultRoute"]:
+        out[f"{prefix}BurstLimit"] = max(1, _round_up(out[f"{prefix}RateLimit"] / 2))
+    return out
+
+
 def _round_up(x: float) -> int:
     if x <= 0:
         return 0

@@ -1,9 +1,9 @@
 """Admission control in template.yaml (issue 12): per-route throttling on the HTTP API and reserved
 concurrency for the functions that must keep running in a surge, all as template parameters.
 
-The figures themselves are a first derivation written beside the parameters (to be re-derived
-from the capacity plan); these tests check the wiring and the rules that must hold whatever the
-figures: a route's bucket is a parameter, the launch-day sign-up rate fits, the busiest routes
+The route limits' defaults are the capacity plan's (tests/unit/test_capacity_plan.py checks that
+they equal ``capacity_plan.route_limits``); these tests check the wiring and the rules that must
+hold whatever the figures: a route's bucket is a parameter, the launch-day sign-up rate fits, the busiest routes
 together leave room under the account's throttle, and an SQS-fed function reserves at least what
 its pollers may run at once.
 """
@@ -19,9 +19,10 @@ from tests.infra.test_template_invariants import DOC, FUNCTIONS, SQS_SOURCES, of
 PARAMETERS: dict[str, dict[str, Any]] = DOC.get("Parameters", {})
 HTTP_APIS = of_type("AWS::Serverless::HttpApi")
 LAUNCH_SIGN_UPS_PER_SECOND = 2700  # the launch-day target (issue 12)
-# API Gateway's account throttle per region once raised for launch day (runbook checklist; the
-# default in ap-southeast-3 is 2,500/s, docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)
-ACCOUNT_THROTTLE = 10_000
+# API Gateway's account throttle per region once raised for launch day (the runbook's launch-day
+# block from the capacity plan: the mix's 42,525/s x 1.5; the default in ap-southeast-3 is 2,500/s,
+# docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)
+ACCOUNT_THROTTLE = 64_000
 # Lambda keeps at least 100 of the account's concurrency unreserved; 1,000 is the default quota
 LAMBDA_DEFAULT_CONCURRENCY, LAMBDA_MIN_UNRESERVED = 1000, 100
 MUST_KEEP_RUNNING = ["BatchTickFunction", "NikWorkerFunction", "EmailSenderFunction", "DrawResultsFunction"]

@@ -44,3 +44,28 @@ def test_a_missing_price_is_not_sourced_never_a_number():
 
 def test_the_committed_docs_equal_the_rendering():
     assert capacity.main(["--check"]) == 0
+
+
+def _template_defaults() -> dict[str, int]:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    params = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=Loader)["Parameters"]
+    return {name: int(params[name]["Default"]) for name in cp.route_limits(cp.Mix())}
+
+
+def test_the_templates_route_limits_are_the_plans():
+    assert _template_defaults() == cp.route_limits(cp.Mix())
+
+
+def test_more_status_polls_in_the_mix_raise_the_status_limit_only():
+    mix = cp.Mix()
+    busier = cp.replace(mix, per_signup={**mix.per_signup, "GET /v1/me": 12.0})
+    before, after = cp.route_limits(mix), cp.route_limits(busier)
+    assert after["StatusRateLimit"] > before["StatusRateLimit"]
+    assert after["StatusBurstLimit"] > before["StatusBurstLimit"]
+    assert {k: v for k, v in after.items() if not k.startswith("Status")} == {
+        k: v for k, v in before.items() if not k.startswith("Status")}
