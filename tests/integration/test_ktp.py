@@ -29,6 +29,14 @@ def upload(stack, grant: dict, data: bytes) -> None:
                                   ContentType=grant["fields"]["Content-Type"])
 
 
+def drain_ktp(stack) -> int:
+    """The photo parser over UploadQueue, then the recorder over KtpVerdictQueue (as the local
+    stack's pumps run them). Returns the upload notifications the parser handled."""
+    handled = stack.drain("UploadQueue", "KtpProcessFunction")
+    stack.drain("KtpVerdictQueue", "KtpVerdictFunction")
+    return handled
+
+
 def ktp_status(stack, token: str) -> dict:
     return stack.call("GET", "/v1/me", token=token).body["steps"]["ktp"]
 
@@ -69,7 +77,7 @@ def test_a_landed_photo_is_checked_by_the_s3_event(stack, photo, status, reason)
     token = verified_applicant(stack, "c@example.id")
     grant = presign(stack, token)
     upload(stack, grant, (PHOTOS / photo).read_bytes())
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
     got = ktp_status(stack, token)
     assert (got["status"], got["reason"]) == (status, reason)
 
@@ -78,7 +86,7 @@ def test_a_valid_photo_is_stored_without_metadata_and_the_original_is_gone(stack
     token = verified_applicant(stack, "d@example.id")
     grant = presign(stack, token)
     upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
-    stack.drain("UploadQueue", "KtpProcessFunction")
+    drain_ktp(stack)
     s3 = boto3.client("s3")
     bucket = stack.env("KTP_BUCKET")
     versions = s3.list_object_versions(Bucket=bucket, Prefix=grant["fields"]["key"])
@@ -100,6 +108,7 @@ def test_the_same_event_twice_is_processed_once(stack):
     first = stack.registry.invoke("KtpProcessFunction", event)
     second = stack.registry.invoke("KtpProcessFunction", event)
     assert first == second == {"batchItemFailures": []}
+    assert stack.drain("KtpVerdictQueue", "KtpVerdictFunction") == 1  # the second found the original gone
     assert ktp_status(stack, token)["status"] == "VALID"
 
 
@@ -126,6 +135,7 @@ def test_a_redelivered_event_after_the_clean_up_is_ignored_without_a_head_reques
         assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": []}  # original gone
     finally:
         events.unregister("before-call.s3", record)
+    stack.drain("KtpVerdictQueue", "KtpVerdictFunction")
     assert ktp_status(stack, token)["status"] == "VALID"
     assert "HeadObject" not in calls and calls.count("ListObjectVersions") >= 3, calls
 
@@ -134,9 +144,9 @@ def test_the_newest_issued_upload_wins_whatever_order_events_arrive_in(stack):
     token = verified_applicant(stack, "f@example.id")
     older, newer = presign(stack, token), presign(stack, token)
     upload(stack, newer, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
-    stack.drain("UploadQueue", "KtpProcessFunction")
+    drain_ktp(stack)
     upload(stack, older, (PHOTOS / "jpg_orientation_portrait_1.jpg").read_bytes())
-    stack.drain("UploadQueue", "KtpProcessFunction")
+    drain_ktp(stack)
     from prakerja.adapters.applicants import ApplicantStore
 
     applicant_id = newer["fields"]["key"].split("/")[1]
@@ -146,7 +156,7 @@ def test_the_newest_issued_upload_wins_whatever_order_events_arrive_in(stack):
 
 def test_an_object_with_no_known_upload_is_ignored(stack):
     boto3.client("s3").put_object(Bucket=stack.env("KTP_BUCKET"), Key="uploads/someone/unknown", Body=b"x" * 20000)
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
 
 
 def test_a_malformed_notification_fails_back_to_the_queue(stack):
@@ -212,7 +222,7 @@ def test_no_presign_after_erasure_and_a_late_upload_is_deleted(stack):
     assert r.status in (401, 404) and r.body["code"] in {"TOKEN_INVALID", "NOT_FOUND"}
     # And the photo posted with the old grant is deleted by the worker, recording nothing
     upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
     assert photo_keys(stack, applicant_id) == []
     assert partition(stack, applicant_id) == []
 
@@ -235,7 +245,7 @@ def test_an_account_erased_while_the_worker_checks_keeps_nothing(stack, monkeypa
 
     monkeypatch.setattr(PhotoStore, "read", read_then_erase)
     # When the worker goes on to normalise and store the photo after the erasure
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
     # Then what it wrote is gone and nothing was recorded (no profile, no upload record)
     assert photo_keys(stack, applicant_id) == []
     assert partition(stack, applicant_id) == []
