@@ -343,6 +343,8 @@ def test_a_verdict_for_an_upload_never_issued_records_nothing_and_drops_its_outp
     json.dumps({"applicant_id": "a/../b", "upload_id": "u", "version": "v", "outcome": "REJECTED",
                 "reason": "CORRUPT"}),
     json.dumps({"applicant_id": "a", "upload_id": "u", "version": "v", "outcome": "REJECTED",
+                "reason": "NOT_A_PHOTO_CODE"}),
+    json.dumps({"applicant_id": "a", "upload_id": "u", "version": "v", "outcome": "REJECTED",
                 "reason": "CORRUPT", "email": "x@example.id"}),
 ])
 def test_a_malformed_verdict_fails_back_to_the_queue(stack, body):

@@ -11,8 +11,10 @@ the original is deleted (no GPS-tagged original lingers).
 Gates (issue 16): a presign needs the account (gone: 401 TOKEN_INVALID), active consent (403
 CONSENT_WITHDRAWN) and a verified email (403 EMAIL_NOT_VERIFIED), and is limited to
 ``KTP_PRESIGNS_PER_HOUR`` per applicant per clock hour (429 TOO_MANY_UPLOADS with Retry-After).
-The worker refuses (deletes) an upload whose account is gone, and when the account is erased while
-it runs it deletes what it wrote and records nothing.
+The worker is two functions (issue 16 item 11): the photo parser (:class:`KtpPhotoCheck`, no table
+access) checks and normalises and queues a :class:`KtpVerdict`; the recorder (:class:`KtpVerdicts`)
+records it. The recorder refuses (deletes) an upload whose account is gone, and when the account
+is erased while the photo is checked it deletes what was written and records nothing.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ class KtpVerdict(BaseModel):
     upload_id: str = Field(pattern=_ID, max_length=64)
     version: str = Field(min_length=1, max_length=1024, pattern=r"^[\x21-\x7e]+$")
     outcome: Literal["VALID", "REJECTED"]
-    reason: str | None = Field(None, pattern=r"^[A-Z][A-Z_]{0,39}$")
+    reason: Literal["TOO_SMALL", "TOO_LARGE", "UNSUPPORTED_TYPE", "CORRUPT", "LOW_RESOLUTION"] | None = None
     output_key: str | None = Field(None, max_length=256)
 
     @model_validator(mode="after")
