@@ -68,6 +68,7 @@ class Mix:
         "EmailSenderFunction <- EmailQueue": ("POST /v1/accounts", 1.0),
         "NikWorkerFunction <- NikQueue": ("PUT /v1/me/biodata", 1.0),
         "KtpProcessFunction <- UploadQueue": ("POST /v1/me/documents/ktp", 1.0),
+        "KtpVerdictFunction <- KtpVerdictQueue": ("POST /v1/me/documents/ktp", 1.0),
     })
     #: joins a second in the last minutes before a batch closes (a separate peak)
     joins_per_second_at_close: float = 1000.0

@@ -44,10 +44,13 @@ class Settings(BaseModel):
     origin_secret_name: str = ""
     # the other queues and the DLQs (prakerja-ops queues / dlq redrive; nik_dlq_url is below)
     upload_queue_url: str = ""
+    # the photo parser's verdicts (KtpProcessFunction sends, KtpVerdictFunction records)
+    ktp_verdict_queue_url: str = ""
     bounce_queue_url: str = ""
     email_dlq_url: str = ""
     bulk_email_dlq_url: str = ""
     upload_dlq_url: str = ""
+    ktp_verdict_dlq_url: str = ""
     draw_dlq_url: str = ""
     bounce_dlq_url: str = ""
     # registration switch (issue 8): the SSM parameter sign-up reads, cached this many seconds per

@@ -36,5 +36,5 @@ def test_queues_on_the_local_stack_list_every_queue_without_cloudwatch_ages(base
     done = ops("--local", base_url, "queues", "--json")
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
-    assert [r["queue"] for r in rows] == ["email", "bulk-email", "nik", "upload", "draw", "bounce"]
+    assert [r["queue"] for r in rows] == ["email", "bulk-email", "nik", "upload", "ktp-verdict", "draw", "bounce"]
     assert all(r["age_source"] == "n/a" and r["oldest_age_seconds"] is None for r in rows)

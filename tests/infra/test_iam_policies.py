@@ -247,19 +247,38 @@ def test_ktp_worker_can_delete_the_originals_versions_and_nothing_more() -> None
     """Issue 16 item 1: without ListBucketVersions and DeleteObjectVersion the worker normalises
     every upload, then its clean-up is refused, the upload is never recorded and ends in the DLQ."""
     grants = grants_of("KtpProcessFunction")
-    prefixes = _canonical_condition({"StringLike": {"s3:prefix": ["uploads/*", "ktp/*"]}})  # no other listing
-    assert Grant("s3:ListBucketVersions", "s3:KtpBucket", prefixes) in grants
+    uploads_only = _canonical_condition({"StringLike": {"s3:prefix": ["uploads/*"]}})  # no other listing
+    assert Grant("s3:ListBucketVersions", "s3:KtpBucket", uploads_only) in grants
     assert Grant("s3:DeleteObjectVersion", "s3:KtpBucket/uploads/*") in grants
-    # item 11: the photo parser reads no stored KTP photo, changes no bucket setting, lists no table;
-    # of the stored photos it only writes its output and, for an account erased while it ran,
-    # deletes that output's versions (services/ktp.py process)
+    # item 11: the photo parser reads no stored KTP photo, changes no bucket setting, lists no
+    # table; of the stored photos it only writes its output
     photos = {"s3:KtpBucket/ktp/*", "s3:KtpBucket/*"}
-    stored_photo_actions = {"s3:PutObject", "s3:DeleteObjectVersion"}
-    assert not [g for g in grants if g.resource in photos and g.action not in stored_photo_actions]
-    assert not [g for g in grants if "Lifecycle" in g.action or g.action in {"dynamodb:Scan", "dynamodb:Query"}]
+    assert not [g for g in grants if g.resource in photos and g.action != "s3:PutObject"]
+    assert not [g for g in grants if "Lifecycle" in g.action]
 
 
-#: attributes of Applicants items the photo parser must neither read nor write (profile,
+def test_the_photo_parser_has_no_table_grant_and_sends_only_its_verdict() -> None:
+    """Issue 16 item 11 (the split): KtpProcessFunction runs Pillow / pillow-heif on untrusted
+    bytes, so it holds nothing on any DynamoDB table (a failing conditional update's
+    ReturnValuesOnConditionCheckFailure, which no condition key governs, cannot read a profile
+    through it); its one other grant is SendMessage on the verdict queue."""
+    grants = grants_of("KtpProcessFunction")
+    assert not [str(g) for g in grants if g.action.startswith("dynamodb:")]
+    assert not [str(g) for g in grants if g.action.startswith(("kms:", "secretsmanager:", "ses:", "ssm:"))]
+    assert {str(g) for g in grants if g.action.startswith("sqs:")} == {
+        str(Grant("sqs:SendMessage", "sqs:KtpVerdictQueue"))}
+    assert not [e for e in props(FUNCTIONS["KtpProcessFunction"])["Policies"] if "Statement" not in e], (
+        "no SAM policy template (each grants more than the parser needs)")
+
+
+def test_the_verdict_recorder_only_deletes_in_the_bucket() -> None:
+    grants = grants_of("KtpVerdictFunction")
+    s3 = {(g.action, g.resource) for g in grants if g.action.startswith("s3:")}
+    assert s3 == {("s3:ListBucketVersions", "s3:KtpBucket"), ("s3:DeleteObjectVersion", "s3:KtpBucket/uploads/*"),
+                  ("s3:DeleteObjectVersion", "s3:KtpBucket/ktp/*")}
+
+
+#: attributes of Applicants items the KTP verdict recorder must neither read nor write (profile,
 #: sentinels, tokens, biodata; src/prakerja/adapters/applicants.py)
 _NOT_THE_PARSERS = {"email", "email_key", "email_kid", "email_generation", "password_hash", "password_generation",
                     "session_generation", "consent_version", "consent_at", "consent_withdrawn_at", "applicant_id",
@@ -279,17 +298,17 @@ def _applicants_statements(function_id: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def test_the_photo_parser_gets_only_upload_and_ktp_step_attributes() -> None:
-    """Issue 16 item 11: KtpProcessFunction parses untrusted HEIC/PNG, so on the Applicants table
-    it may GetItem only as a projection (``dynamodb:Select`` SPECIFIC_ATTRIBUTES: without it IAM
+def test_the_verdict_recorder_gets_only_upload_and_ktp_step_attributes() -> None:
+    """Issue 16 item 11: KtpVerdictFunction records the photo parser's verdicts, so on the
+    Applicants table it may GetItem only as a projection (``dynamodb:Select`` SPECIFIC_ATTRIBUTES: without it IAM
     checks only the attributes a request names, and a plain GetItem names none) of the listed
     attributes, and UpdateItem only the listed ones, returning no values (ALL_OLD / ALL_NEW would
     read the whole item), in applicant partitions and the ktp_valid funnel counters. The lists are
     iam_needs.yaml's (the reviewed per-call list); the key attributes are in them, as DynamoDB
     requires."""
-    statements = _applicants_statements("KtpProcessFunction")
+    statements = _applicants_statements("KtpVerdictFunction")
     assert set(statements) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-    needs = NEEDS["KtpProcessFunction"]["dynamodb:table/ApplicantsTable"]
+    needs = NEEDS["KtpVerdictFunction"]["dynamodb:table/ApplicantsTable"]
     for action, statement in statements.items():
         condition = statement["Condition"]
         assert _canonical_condition(condition) == _canonical_condition(needs[action]["condition"]), action

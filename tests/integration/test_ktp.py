@@ -29,6 +29,14 @@ def upload(stack, grant: dict, data: bytes) -> None:
                                   ContentType=grant["fields"]["Content-Type"])
 
 
+def drain_ktp(stack) -> int:
+    """The photo parser over UploadQueue, then the recorder over KtpVerdictQueue (as the local
+    stack's pumps run them). Returns the upload notifications the parser handled."""
+    handled = stack.drain("UploadQueue", "KtpProcessFunction")
+    stack.drain("KtpVerdictQueue", "KtpVerdictFunction")
+    return handled
+
+
 def ktp_status(stack, token: str) -> dict:
     return stack.call("GET", "/v1/me", token=token).body["steps"]["ktp"]
 
@@ -69,7 +77,7 @@ def test_a_landed_photo_is_checked_by_the_s3_event(stack, photo, status, reason)
     token = verified_applicant(stack, "c@example.id")
     grant = presign(stack, token)
     upload(stack, grant, (PHOTOS / photo).read_bytes())
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
     got = ktp_status(stack, token)
     assert (got["status"], got["reason"]) == (status, reason)
 
@@ -78,7 +86,7 @@ def test_a_valid_photo_is_stored_without_metadata_and_the_original_is_gone(stack
     token = verified_applicant(stack, "d@example.id")
     grant = presign(stack, token)
     upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
-    stack.drain("UploadQueue", "KtpProcessFunction")
+    drain_ktp(stack)
     s3 = boto3.client("s3")
     bucket = stack.env("KTP_BUCKET")
     versions = s3.list_object_versions(Bucket=bucket, Prefix=grant["fields"]["key"])
@@ -100,6 +108,7 @@ def test_the_same_event_twice_is_processed_once(stack):
     first = stack.registry.invoke("KtpProcessFunction", event)
     second = stack.registry.invoke("KtpProcessFunction", event)
     assert first == second == {"batchItemFailures": []}
+    assert stack.drain("KtpVerdictQueue", "KtpVerdictFunction") == 1  # the second found the original gone
     assert ktp_status(stack, token)["status"] == "VALID"
 
 
@@ -126,6 +135,7 @@ def test_a_redelivered_event_after_the_clean_up_is_ignored_without_a_head_reques
         assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": []}  # original gone
     finally:
         events.unregister("before-call.s3", record)
+    stack.drain("KtpVerdictQueue", "KtpVerdictFunction")
     assert ktp_status(stack, token)["status"] == "VALID"
     assert "HeadObject" not in calls and calls.count("ListObjectVersions") >= 3, calls
 
@@ -134,9 +144,9 @@ def test_the_newest_issued_upload_wins_whatever_order_events_arrive_in(stack):
     token = verified_applicant(stack, "f@example.id")
     older, newer = presign(stack, token), presign(stack, token)
     upload(stack, newer, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
-    stack.drain("UploadQueue", "KtpProcessFunction")
+    drain_ktp(stack)
     upload(stack, older, (PHOTOS / "jpg_orientation_portrait_1.jpg").read_bytes())
-    stack.drain("UploadQueue", "KtpProcessFunction")
+    drain_ktp(stack)
     from prakerja.adapters.applicants import ApplicantStore
 
     applicant_id = newer["fields"]["key"].split("/")[1]
@@ -146,7 +156,7 @@ def test_the_newest_issued_upload_wins_whatever_order_events_arrive_in(stack):
 
 def test_an_object_with_no_known_upload_is_ignored(stack):
     boto3.client("s3").put_object(Bucket=stack.env("KTP_BUCKET"), Key="uploads/someone/unknown", Body=b"x" * 20000)
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
 
 
 def test_a_malformed_notification_fails_back_to_the_queue(stack):
@@ -212,7 +222,7 @@ def test_no_presign_after_erasure_and_a_late_upload_is_deleted(stack):
     assert r.status in (401, 404) and r.body["code"] in {"TOKEN_INVALID", "NOT_FOUND"}
     # And the photo posted with the old grant is deleted by the worker, recording nothing
     upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
     assert photo_keys(stack, applicant_id) == []
     assert partition(stack, applicant_id) == []
 
@@ -235,7 +245,7 @@ def test_an_account_erased_while_the_worker_checks_keeps_nothing(stack, monkeypa
 
     monkeypatch.setattr(PhotoStore, "read", read_then_erase)
     # When the worker goes on to normalise and store the photo after the erasure
-    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    assert drain_ktp(stack) >= 1
     # Then what it wrote is gone and nothing was recorded (no profile, no upload record)
     assert photo_keys(stack, applicant_id) == []
     assert partition(stack, applicant_id) == []
@@ -257,3 +267,86 @@ def test_erasure_sweeps_the_bucket_again_after_the_profile(stack, monkeypatch):
     monkeypatch.setattr(ApplicantStore, "delete_account", worker_writes_first)
     assert stack.call("DELETE", "/v1/me", {"password": PASSWORD}, token=token).status == 204
     assert photo_keys(stack, applicant_id) == []
+
+
+# ---------------------------------------------------------------- the verdict recorder (issue 16 item 11)
+def sqs_records(*bodies: str) -> dict:
+    return {"Records": [{"messageId": f"m{i}", "receiptHandle": "r", "body": body, "attributes": {},
+                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q",
+                         "awsRegion": "ap-southeast-3"} for i, body in enumerate(bodies, 1)]}
+
+
+def verdict(grant: dict, version: str, outcome: str = "VALID", reason: str | None = None) -> str:
+    applicant_id = grant["fields"]["key"].split("/")[1]
+    return json.dumps({"applicant_id": applicant_id, "upload_id": grant["upload_id"], "version": version,
+                       "outcome": outcome, "reason": reason,
+                       "output_key": f"ktp/{applicant_id}/{grant['upload_id']}.jpg" if outcome == "VALID" else None})
+
+
+def test_the_parser_queues_a_verdict_without_personal_data_and_the_recorder_records_it(stack):
+    # Given a photo that landed
+    token = verified_applicant(stack, "vonis@example.id")
+    grant = presign(stack, token)
+    upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
+    # When the parser has run but the recorder has not
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    # Then the status is unchanged, and the queued verdict holds ids, version, outcome and key only
+    assert ktp_status(stack, token)["status"] == "NOT_STARTED"
+    event = stack.sqs_event("KtpVerdictQueue")
+    [body] = [json.loads(r["body"]) for r in event["Records"]]
+    assert set(body) == {"applicant_id", "upload_id", "version", "outcome", "reason", "output_key"}
+    assert (body["outcome"], body["reason"], body["upload_id"]) == ("VALID", None, grant["upload_id"])
+    # And once recorded the KTP is VALID
+    assert stack.registry.invoke("KtpVerdictFunction", event) == {"batchItemFailures": []}
+    assert ktp_status(stack, token)["status"] == "VALID"
+
+
+def test_a_repeated_or_late_verdict_is_harmless(stack):
+    # Given an applicant whose photo (version v2) was recorded VALID
+    token = verified_applicant(stack, "ulang@example.id")
+    grant = presign(stack, token)
+    upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
+    assert drain_ktp(stack) >= 1
+    assert ktp_status(stack, token)["status"] == "VALID"
+    before = ktp_status(stack, token)
+    from prakerja.adapters.applicants import ApplicantStore
+
+    applicant_id = grant["fields"]["key"].split("/")[1]
+    version = ApplicantStore(stack.env("APPLICANTS_TABLE")).get_item(applicant_id, f"KTP#{grant['upload_id']}")[
+        "processed_version"]
+    # When the same verdict comes again, and a late refusal of an older version of that upload
+    event = sqs_records(verdict(grant, version), verdict(grant, "older-version", "REJECTED", "CORRUPT"))
+    # Then both are accepted (nothing to retry), and the valid KTP stays
+    assert stack.registry.invoke("KtpVerdictFunction", event) == {"batchItemFailures": []}
+    assert ktp_status(stack, token)["status"] == "VALID"
+    assert ktp_status(stack, token)["updated_at"] == before["updated_at"]
+
+
+def test_a_verdict_for_an_upload_never_issued_records_nothing_and_drops_its_output(stack):
+    token = verified_applicant(stack, "palsu@example.id")
+    grant = presign(stack, token)
+    applicant_id = grant["fields"]["key"].split("/")[1]
+    forged = {**grant, "upload_id": "f" * 32}
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.env("KTP_BUCKET"), Key=f"ktp/{applicant_id}/{'f' * 32}.jpg", Body=b"x")
+    assert stack.registry.invoke("KtpVerdictFunction", sqs_records(verdict(forged, "v1"))) == {"batchItemFailures": []}
+    assert ktp_status(stack, token)["status"] == "NOT_STARTED"
+    assert photo_keys(stack, applicant_id) == []
+
+
+@pytest.mark.parametrize("body", [
+    "not json",
+    json.dumps({"applicant_id": "a", "upload_id": "u", "version": "v", "outcome": "ACCEPTED"}),
+    json.dumps({"applicant_id": "a", "upload_id": "u", "version": "v", "outcome": "VALID", "reason": None,
+                "output_key": "ktp/someone-else/u.jpg"}),
+    json.dumps({"applicant_id": "a/../b", "upload_id": "u", "version": "v", "outcome": "REJECTED",
+                "reason": "CORRUPT"}),
+    json.dumps({"applicant_id": "a", "upload_id": "u", "version": "v", "outcome": "REJECTED",
+                "reason": "NOT_A_PHOTO_CODE"}),
+    json.dumps({"applicant_id": "a", "upload_id": "u", "version": "v", "outcome": "REJECTED",
+                "reason": "CORRUPT", "email": "x@example.id"}),
+])
+def test_a_malformed_verdict_fails_back_to_the_queue(stack, body):
+    assert stack.registry.invoke("KtpVerdictFunction", sqs_records(body)) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}]}

@@ -201,7 +201,8 @@ STACK_TEMPLATE = {
         "DrawQueue": {"Type": "AWS::SQS::Queue"},
         "BulkEmailQueue": {"Type": "AWS::SQS::Queue"},
         **{f"{name}{kind}": {"Type": "AWS::SQS::Queue"}
-           for name in ("Email", "BulkEmail", "Nik", "Upload", "Draw", "Bounce") for kind in ("Queue", "DLQ")
+           for name in ("Email", "BulkEmail", "Nik", "Upload", "KtpVerdict", "Draw", "Bounce")
+           for kind in ("Queue", "DLQ")
            if f"{name}{kind}" not in ("DrawQueue", "BulkEmailQueue")},
         "RegistrationSwitch": {"Type": "AWS::SSM::Parameter", "Properties": {
             "Name": "prakerja-prod-switch", "Type": "String", "Value": '{"paused": false}'}},
@@ -248,6 +249,7 @@ def test_the_local_stack_is_named_from_its_info_page_or_its_naming_convention():
                          ("email_queue", "EmailQueue"), ("nik_queue", "NikQueue"), ("upload_queue", "UploadQueue"),
                          ("bounce_queue", "BounceQueue"), ("email_dlq", "EmailDLQ"), ("bulk_email_dlq", "BulkEmailDLQ"),
                          ("nik_dlq", "NikDLQ"), ("upload_dlq", "UploadDLQ"), ("draw_dlq", "DrawDLQ"),
-                         ("bounce_dlq", "BounceDLQ"))},
+                         ("bounce_dlq", "BounceDLQ"), ("ktp_verdict_queue", "KtpVerdictQueue"),
+                         ("ktp_verdict_dlq", "KtpVerdictDLQ"))},
                      "registration_switch_parameter": "prakerja-local-RegistrationSwitch",
                      "ktp_bucket": "prakerja-local-ktpbucket", "limits_table": "prakerja-local-LimitsTable"}

@@ -24,6 +24,7 @@ from prakerja_ops.cli import main as ops_main
 from tests.integration.support import PASSWORD, sign_in, verified_applicant
 from tests.integration.test_assessment import best_answers
 from tests.integration.test_batches import TICK, add_batch, ready
+from tests.integration.test_ktp import drain_ktp
 
 PHOTO = Path(__file__).parents[1] / "fixtures" / "photos" / "jpg_gps_DSCN0010.jpg"
 DOB = date(1991, 2, 3)
@@ -62,7 +63,7 @@ def journey(stack, ministry, email: str, serial: int, name: str, batch_id: str) 
     grant = stack.call("POST", "/v1/me/documents/ktp", {"content_type": "image/jpeg"}, token=token).body
     boto3.client("s3").put_object(Bucket=stack.env("KTP_BUCKET"), Key=grant["fields"]["key"],
                                   Body=PHOTO.read_bytes(), ContentType="image/jpeg")
-    stack.drain("UploadQueue", "KtpProcessFunction")
+    drain_ktp(stack)
     assert stack.call("PUT", "/v1/me/biodata", form(nik, name) | {"address": "Jl. Lama 1"}, token=token).status == 202
     assert stack.call("PUT", "/v1/me/biodata", form(nik, name), token=token).status == 202
     stack.drain("NikQueue", "NikWorkerFunction")

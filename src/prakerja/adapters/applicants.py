@@ -301,11 +301,11 @@ class ApplicantStore:
         """Record an issued upload (``item``: content_type, issued_at, key, ttl)."""
         self.t.put_item(Item={"pk": app_pk(applicant_id), "sk": f"KTP#{upload_id}", "upload_id": upload_id, **item})
 
-    # The KTP worker's reads and writes (issue 16 item 11): its IAM grant (template.yaml,
-    # KtpProcessFunction) allows GetItem only with a projection of ``pk``, ``sk``, ``sequence``,
-    # ``processed_version`` and UpdateItem only of ``steps``, ``ktp_sequence``, ``ktp_key``, the
-    # upload's outcome attributes and the funnel marker, on ``APP#`` partitions (and the
-    # ``ktp_valid`` funnel counters), returning nothing. Each method names what it touches.
+    # The KTP verdict recorder's reads and writes (issue 16 item 11): its IAM grant (template.yaml,
+    # KtpVerdictFunction; the photo parser has none) allows GetItem only with a projection of
+    # ``pk``, ``sk``, ``sequence``, ``processed_version`` and UpdateItem only of ``steps``,
+    # ``ktp_sequence``, ``ktp_key``, the upload's outcome attributes and the funnel marker, on
+    # ``APP#`` partitions (and the ``ktp_valid`` funnel counters), returning nothing. Each method names what it touches.
     def has_profile(self, applicant_id: str) -> bool:
         """Whether the applicant's PROFILE exists (strongly consistent). Reads the key only
         (``pk``, ``sk``): no personal attribute leaves the table."""
@@ -339,16 +339,6 @@ class ApplicantStore:
 
     # (``steps.ktp`` is written as a literal path: a ``#placeholder`` for ``ktp`` would name it
     # among the request's attributes if IAM counts every expression attribute name)
-    def ktp_processing(self, applicant_id: str, at: str) -> bool:
-        """Move the ktp step to PROCESSING (``steps.ktp = {status, reason: None, updated_at: at}``)
-        if it is NOT_STARTED or REJECTED; False otherwise (VALID, already PROCESSING, or no
-        profile)."""
-        return self._conditional_update(
-            {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.ktp = :new",
-            "steps.ktp.#st = :f0 OR steps.ktp.#st = :f1", {"#st": "status"},
-            {":new": {"status": "PROCESSING", "reason": None, "updated_at": at}, ":f0": "NOT_STARTED",
-             ":f1": "REJECTED"})
-
     def ktp_valid(self, applicant_id: str, step: dict, sequence: int, output_key: str) -> bool:
         """Make a VALID upload the applicant's KTP: ``steps.ktp = step``, ``ktp_sequence`` and
         ``ktp_key`` (the normalised photo's S3 key), only if the profile exists and holds no

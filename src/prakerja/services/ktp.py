@@ -11,18 +11,23 @@ the original is deleted (no GPS-tagged original lingers).
 Gates (issue 16): a presign needs the account (gone: 401 TOKEN_INVALID), active consent (403
 CONSENT_WITHDRAWN) and a verified email (403 EMAIL_NOT_VERIFIED), and is limited to
 ``KTP_PRESIGNS_PER_HOUR`` per applicant per clock hour (429 TOO_MANY_UPLOADS with Retry-After).
-The worker refuses (deletes) an upload whose account is gone, and when the account is erased while
-it runs it deletes what it wrote and records nothing.
+The worker is two functions (issue 16 item 11): the photo parser (:class:`KtpPhotoCheck`, no table
+access) checks and normalises and queues a :class:`KtpVerdict`; the recorder (:class:`KtpVerdicts`)
+records it. The recorder refuses (deletes) an upload whose account is gone, and when the account
+is erased while the photo is checked it deletes what was written and records nothing.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote_plus
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prakerja import clock
 from prakerja.adapters.quota import Quota
@@ -37,6 +42,7 @@ from prakerja.services.wiring import Wiring
 ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif")
 UPLOAD_PREFIX = "uploads/"
 OUTPUT_PREFIX = "ktp/"
+_ID = r"^[A-Za-z0-9_-]+$"
 
 
 class MalformedEvent(ValueError):
@@ -130,56 +136,80 @@ class KtpPhotos:
         if not self.presigns.take(applicant_id, str(hour), expires_at=(hour + 2) * 3600):
             raise TooMany("TOO_MANY_UPLOADS", retry_after=max(1, (hour + 1) * 3600 - int(now.timestamp())))
 
+
+def output_key(applicant_id: str, upload_id: str) -> str:
+    """The S3 key of an upload's normalised JPEG."""
+    return f"{OUTPUT_PREFIX}{applicant_id}/{upload_id}.jpg"
+
+
+class KtpVerdict(BaseModel):
+    """What the photo parser found, as queued to the recorder (KtpVerdictQueue): no personal data.
+
+    ``applicant_id`` and ``upload_id`` come from the object key (the server chose both at
+    presign), ``version`` is the S3 version (or ETag) that was checked, ``outcome`` VALID or
+    REJECTED with ``reason`` (a REJECTED code, None when VALID) and ``output_key`` the normalised
+    JPEG's key (``ktp/<applicant_id>/<upload_id>.jpg``; None when REJECTED). The upload's
+    sequence number is not in it: the recorder reads it from the upload item (the parser cannot,
+    and a compromised parser's word on it would not be trusted)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    applicant_id: str = Field(pattern=_ID, max_length=64)
+    upload_id: str = Field(pattern=_ID, max_length=64)
+    version: str = Field(min_length=1, max_length=1024, pattern=r"^[\x21-\x7e]+$")
+    outcome: Literal["VALID", "REJECTED"]
+    reason: Literal["TOO_SMALL", "TOO_LARGE", "UNSUPPORTED_TYPE", "CORRUPT", "LOW_RESOLUTION"] | None = None
+    output_key: str | None = Field(None, max_length=256)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KtpVerdict:
+        if self.outcome == "VALID":
+            if self.reason is not None or self.output_key != output_key(self.applicant_id, self.upload_id):
+                raise ValueError("a VALID verdict names its own output key and no reason")
+        elif self.reason is None or self.output_key is not None:
+            raise ValueError("a REJECTED verdict names a reason and no output")
+        return self
+
+    @classmethod
+    def parse(cls, body: str) -> KtpVerdict:
+        """The verdict in one queued message. Raises MalformedEvent (the message then goes back
+        to the queue and, after maxReceiveCount, to the DLQ)."""
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError as exc:
+            raise MalformedEvent(f"bad verdict: {[e['loc'] for e in exc.errors()]}") from None
+
+
+class KtpPhotoCheck:
+    """The photo parser (KtpProcessFunction): decodes, validates and normalises what landed, and
+    hands its verdict on. It has no table access at all (issue 16 item 11, the split): it reads the
+    upload, writes the normalised JPEG, deletes the original's versions and sends the verdict
+    with ``send_verdict`` (one SQS message, a :class:`KtpVerdict`'s JSON)."""
+
+    def __init__(self, photos: PhotoStore, limits: photo.Limits, send_verdict: Callable[[str], None]) -> None:
+        self.photos, self.limits, self.send_verdict = photos, limits, send_verdict
+
     def process(self, landed: LandedObject) -> str:
-        """Check, normalise and record one landed object. Returns what happened (for logs):
-        ``ignored``, ``duplicate``, ``account_gone``, ``VALID`` or ``REJECTED:<code>``. Raises on
-        I/O failures (the message then goes back to the queue).
-
-        An upload whose account is gone (erased, or never there) is deleted, every version. Costs
-        two GetItems of the profile's key per processed object (before, and after recording).
-
-        Least privilege (issue 16 item 11): this parses untrusted bytes, so its table access is
-        the narrow adapter calls alone (:meth:`ApplicantStore.has_profile`, ``upload_progress``,
-        ``ktp_processing``, ``record_upload_outcome``, ``ktp_valid``, ``ktp_refused`` and the funnel's
-        ``ktp_valid`` count): projections and named attributes that its IAM grant
-        (template.yaml, ``dynamodb:Attributes``) allows; no profile attribute is read."""
+        """Check and normalise one landed object and queue its verdict. Returns what happened (for
+        logs): ``ignored`` (not an upload key, or the object is gone: a redelivery after the
+        clean-up), ``VALID`` or ``REJECTED:<code>``. Raises on I/O failures (the message then goes
+        back to the queue; a retry after the clean-up finds the object gone, so a verdict is sent
+        once per landed version, and the recorder ignores a duplicate anyway)."""
         parts = landed.key.split("/")
-        if not landed.key.startswith(UPLOAD_PREFIX) or len(parts) != 3:
+        if not landed.key.startswith(UPLOAD_PREFIX) or len(parts) != 3 or not all(parts[1:]):
             return "ignored"
         applicant_id, upload_id = parts[1], parts[2]
-        if not self.w.store.has_profile(applicant_id):
-            self.photos.delete_all_versions(landed.key)
-            logger.info("upload refused: account gone", extra={"upload_id": upload_id})
-            return "account_gone"
-        upload = self.w.store.upload_progress(applicant_id, upload_id)
         head = self.photos.latest(landed.key)
-        if upload is None or head is None:
-            logger.info("upload not known or gone", extra={"upload_id": upload_id, "known": upload is not None})
+        if head is None:
+            logger.info("upload gone", extra={"upload_id": upload_id})
             return "ignored"
         version = str(head.get("VersionId") or head.get("ETag", "")).strip('"')
-        if upload.get("processed_version") == version:
-            return "duplicate"
-        self._mark_processing(applicant_id)
         outcome, reason = self._check(landed.key, version, int(head.get("ContentLength", 0)), applicant_id,
                                       upload_id)
-        won = self._record(applicant_id, upload, version, outcome, reason)
-        if not self.w.store.has_profile(applicant_id):
-            # erased while this ran: what was written goes too (the erasure's second sweep of the
-            # bucket, after the profile, catches a write this check came too early to see)
-            self.photos.delete_all_versions(self._output_key(applicant_id, upload_id))
-            self.photos.delete_all_versions(landed.key)
-            logger.info("upload dropped: account erased while it was checked", extra={"upload_id": upload_id})
-            return "account_gone"
-        if outcome == "VALID":
-            if won:
-                self.w.funnel.reached(applicant_id, "ktp_valid")
-        else:
-            self.w.funnel.outcome("KtpRejected")
+        verdict = KtpVerdict(applicant_id=applicant_id, upload_id=upload_id, version=version, outcome=outcome,
+                             reason=reason, output_key=output_key(applicant_id, upload_id) if reason is None else None)
+        self.send_verdict(verdict.model_dump_json())
         return outcome if reason is None else f"{outcome}:{reason}"
-
-    @staticmethod
-    def _output_key(applicant_id: str, upload_id: str) -> str:
-        return f"{OUTPUT_PREFIX}{applicant_id}/{upload_id}.jpg"
 
     def _check(self, key: str, version: str, size: int, applicant_id: str, upload_id: str) -> tuple[str, str | None]:
         if size < self.limits.min_bytes:
@@ -193,24 +223,75 @@ class KtpPhotos:
         except photo.PhotoRejected as rejected:
             self.photos.delete_all_versions(key)
             return "REJECTED", rejected.code
-        self.photos.write(self._output_key(applicant_id, upload_id), result.jpeg, "image/jpeg")
+        self.photos.write(output_key(applicant_id, upload_id), result.jpeg, "image/jpeg")
         self.photos.delete_all_versions(key)
         return "VALID", None
 
-    def _mark_processing(self, applicant_id: str) -> None:
-        self.w.store.ktp_processing(applicant_id, clock.iso(clock.now()))
 
-    def _record(self, applicant_id: str, upload: dict, version: str, outcome: str, reason: str | None) -> bool:
+class KtpVerdicts:
+    """The verdict recorder (KtpVerdictFunction): records what the parser found, with the
+    conditional, idempotent writes of the KTP step. Parses nothing."""
+
+    def __init__(self, w: Wiring, photos: PhotoStore) -> None:
+        self.w, self.photos = w, photos
+
+    def record(self, verdict: KtpVerdict) -> str:
+        """Record one verdict. Returns what happened (for logs): ``ignored`` (no such upload was
+        issued), ``duplicate`` (this version's outcome is already recorded), ``account_gone``,
+        ``VALID`` or ``REJECTED:<code>``. Raises on I/O failures (the message goes back to the queue).
+
+        Out-of-order and repeated verdicts are harmless: a verdict of a version already recorded
+        is ignored, the newest issued valid upload wins (``ktp_valid``'s sequence condition, the
+        sequence read from the upload item) and a refusal never replaces a valid KTP. An upload
+        whose account is gone, or went while the photo was checked, loses every version of its
+        original and of its output, and nothing is recorded for it (the erasure's second sweep of
+        the bucket catches a write this check came too early to see). Costs two GetItems of the
+        profile's key and one of the upload's.
+
+        Least privilege (issue 16 item 11): only the narrow adapter calls
+        (:meth:`ApplicantStore.has_profile`, ``upload_progress``, ``record_upload_outcome``,
+        ``ktp_valid``, ``ktp_refused`` and the funnel's ``ktp_valid`` count), which its IAM grant
+        (template.yaml, ``dynamodb:Attributes``) allows; no profile attribute is read."""
+        applicant_id, upload_id = verdict.applicant_id, verdict.upload_id
+        if not self.w.store.has_profile(applicant_id):
+            self._drop(applicant_id, upload_id)
+            logger.info("upload refused: account gone", extra={"upload_id": upload_id})
+            return "account_gone"
+        upload = self.w.store.upload_progress(applicant_id, upload_id)
+        if upload is None:
+            self.photos.delete_all_versions(output_key(applicant_id, upload_id))
+            logger.info("upload not known", extra={"upload_id": upload_id})
+            return "ignored"
+        if upload.get("processed_version") == verdict.version:
+            return "duplicate"
+        won = self._record(applicant_id, upload, verdict)
+        if not self.w.store.has_profile(applicant_id):
+            self._drop(applicant_id, upload_id)
+            logger.info("upload dropped: account erased while it was checked", extra={"upload_id": upload_id})
+            return "account_gone"
+        if verdict.outcome == "VALID":
+            if won:
+                self.w.funnel.reached(applicant_id, "ktp_valid")
+        else:
+            self.w.funnel.outcome("KtpRejected")
+        return verdict.outcome if verdict.reason is None else f"{verdict.outcome}:{verdict.reason}"
+
+    def _drop(self, applicant_id: str, upload_id: str) -> None:
+        self.photos.delete_all_versions(output_key(applicant_id, upload_id))
+        self.photos.delete_all_versions(upload_key(applicant_id, upload_id))
+
+    def _record(self, applicant_id: str, upload: dict, verdict: KtpVerdict) -> bool:
         """Record the outcome on the upload and the profile; every write needs the item to exist
         (an erased account gets nothing back). True when a VALID photo became the applicant's KTP."""
         store = self.w.store
         at = clock.iso(clock.now())
-        store.record_upload_outcome(applicant_id, upload["upload_id"], outcome, reason, version, at)
-        step = {"status": outcome, "reason": reason, "updated_at": at}
-        if outcome == "VALID":
-            # newest issued valid upload wins, whatever order events arrive in
+        store.record_upload_outcome(applicant_id, upload["upload_id"], verdict.outcome, verdict.reason,
+                                    verdict.version, at)
+        step = {"status": verdict.outcome, "reason": verdict.reason, "updated_at": at}
+        if verdict.outcome == "VALID":
+            # newest issued valid upload wins, whatever order verdicts arrive in
             return store.ktp_valid(applicant_id, step, upload["sequence"],
-                                   self._output_key(applicant_id, upload["upload_id"]))
+                                   output_key(applicant_id, upload["upload_id"]))
         # a refused photo never replaces a valid KTP
         store.ktp_refused(applicant_id, step)
         return False

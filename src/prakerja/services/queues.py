@@ -1,6 +1,6 @@
 """Every work queue with its DLQ (``prakerja-ops queues``) and putting a DLQ back (``dlq redrive``).
 
-Queues by short name: ``email``, ``bulk-email``, ``nik``, ``upload``, ``draw``, ``bounce`` (each
+Queues by short name: ``email``, ``bulk-email``, ``nik``, ``upload``, ``ktp-verdict``, ``draw``, ``bounce`` (each
 ``<Name>Queue`` with ``<Name>DLQ`` in template.yaml). A redrive on AWS starts SQS's message-move
 task, which moves at SQS's pace in the background (progress via ``ListMessageMoveTasks``); on an
 emulator (the local stack's moto lacks that API) the messages are received, sent and deleted
@@ -27,6 +27,7 @@ QUEUES: dict[str, tuple[str, str]] = {
     "bulk-email": ("bulk_email_queue_url", "bulk_email_dlq_url"),
     "nik": ("nik_queue_url", "nik_dlq_url"),
     "upload": ("upload_queue_url", "upload_dlq_url"),
+    "ktp-verdict": ("ktp_verdict_queue_url", "ktp_verdict_dlq_url"),
     "draw": ("draw_queue_url", "draw_dlq_url"),
     "bounce": ("bounce_queue_url", "bounce_dlq_url"),
 }
