@@ -206,8 +206,10 @@ class KtpPhotoCheck:
         version = str(head.get("VersionId") or head.get("ETag", "")).strip('"')
         outcome, reason = self._check(landed.key, version, int(head.get("ContentLength", 0)), applicant_id,
                                       upload_id)
-        verdict = KtpVerdict(applicant_id=applicant_id, upload_id=upload_id, version=version, outcome=outcome,
-                             reason=reason, output_key=output_key(applicant_id, upload_id) if reason is None else None)
+        # validated like any outside input (outcome and reason are checked against their codes)
+        verdict = KtpVerdict.model_validate({
+            "applicant_id": applicant_id, "upload_id": upload_id, "version": version, "outcome": outcome,
+            "reason": reason, "output_key": output_key(applicant_id, upload_id) if reason is None else None})
         self.send_verdict(verdict.model_dump_json())
         return outcome if reason is None else f"{outcome}:{reason}"
 
