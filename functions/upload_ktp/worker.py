@@ -13,8 +13,9 @@ from prakerja.handlers import process_sqs
 from prakerja.observability import flushes_metrics, logger
 from prakerja.services.ktp import KtpPhotos, parse_notification
 from prakerja.services.wiring import build
+from prakerja.settings import KtpProcessSettings
 
-w = build("applicants_table", "ktp_bucket")
+w = build(KtpProcessSettings)
 ktp = KtpPhotos(w, PhotoStore(w.settings.ktp_bucket, w.settings.presign_region))
 
 
