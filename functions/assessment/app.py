@@ -13,8 +13,9 @@ from prakerja.api.i18n import pick_language
 from prakerja.services.assessment import Assessments
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
+from prakerja.settings import AssessmentSettings
 
-w = build("applicants_table", "secrets_name")
+w = build(AssessmentSettings)
 tests = Assessments(w)
 signed_in = bearer(w.access_tokens, w.store)
 

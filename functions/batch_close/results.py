@@ -6,14 +6,14 @@ import json
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from prakerja.adapters.batches import BatchStore
 from prakerja.handlers import process_sqs
 from prakerja.observability import flushes_metrics
 from prakerja.services.batches import Batches
 from prakerja.services.wiring import build
+from prakerja.settings import DrawResultsSettings
 
-w = build("applicants_table", "batches_table", "bulk_email_queue_url")
-batches = Batches(w, BatchStore(w.settings.batches_table, w.settings.member_shards))
+w = build(DrawResultsSettings)
+batches = Batches(w)  # a chunk never reads the Batches table (nor may it: no grant)
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -12,8 +12,9 @@ from prakerja.observability import flushes_metrics, logger
 from prakerja.services.assessment import Assessments
 from prakerja.services.batches import Batches
 from prakerja.services.wiring import build
+from prakerja.settings import BatchTickSettings
 
-w = build("applicants_table", "batches_table", "audit_bucket", "draw_queue_url")
+w = build(BatchTickSettings)
 batches = Batches(w, BatchStore(w.settings.batches_table, w.settings.member_shards))
 tests = Assessments(w)
 

@@ -12,8 +12,9 @@ from prakerja.api.auth import bearer
 from prakerja.services.batches import Batches
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
+from prakerja.settings import BatchesSettings
 
-w = build("applicants_table", "batches_table", "secrets_name")
+w = build(BatchesSettings)
 batches = Batches(w, BatchStore(w.settings.batches_table, w.settings.member_shards))
 signed_in = bearer(w.access_tokens, w.store)
 

@@ -15,8 +15,9 @@ from prakerja.handlers import process_sqs
 from prakerja.observability import flushes_metrics, logger
 from prakerja.services.ktp import KtpVerdict, KtpVerdicts
 from prakerja.services.wiring import build
+from prakerja.settings import KtpVerdictSettings
 
-w = build("applicants_table", "ktp_bucket")
+w = build(KtpVerdictSettings)
 verdicts = KtpVerdicts(w, PhotoStore(w.settings.ktp_bucket, w.settings.presign_region))
 
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from prakerja.observability import flushes_metrics, logger
 from prakerja.services.wiring import build
+from prakerja.settings import OutboxSweeperSettings
 
-w = build("applicants_table")
+w = build(OutboxSweeperSettings)
 
 
 @flushes_metrics

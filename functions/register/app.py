@@ -17,10 +17,10 @@ from prakerja.services.registration import Registration
 from prakerja.services.security import AccessClaims, Passwords
 from prakerja.services.self_service import SelfService
 from prakerja.services.wiring import build
+from prakerja.settings import RegisterSettings
 
 # ktp_bucket: DELETE /v1/me erases every version of the KTP photos (services/privacy.py)
-w = build("applicants_table", "batches_table", "email_queue_url", "secrets_name", "limits_table", "idempotency_table",
-          "ktp_bucket")
+w = build(RegisterSettings)
 accounts = Accounts(w, Passwords(w.settings.argon2_memory_kib, w.settings.argon2_iterations,
                                  w.settings.argon2_parallelism))
 own = SelfService(w, accounts)

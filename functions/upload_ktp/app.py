@@ -13,8 +13,9 @@ from prakerja.api.auth import bearer
 from prakerja.services.ktp import KtpPhotos
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
+from prakerja.settings import KtpUploadSettings
 
-w = build("applicants_table", "limits_table", "ktp_bucket", "secrets_name")
+w = build(KtpUploadSettings)
 ktp = KtpPhotos(w, PhotoStore(w.settings.ktp_bucket, w.settings.presign_region))
 signed_in = bearer(w.access_tokens, w.store)
 

@@ -19,9 +19,9 @@ from prakerja.domain import photo
 from prakerja.handlers import process_sqs
 from prakerja.observability import flushes_metrics, logger
 from prakerja.services.ktp import KtpPhotoCheck, parse_notification
-from prakerja.settings import Settings
+from prakerja.settings import KtpProcessSettings
 
-settings = Settings.load("ktp_bucket", "ktp_verdict_queue_url")
+settings = KtpProcessSettings.load()
 check = KtpPhotoCheck(PhotoStore(settings.ktp_bucket, settings.presign_region),
                       photo.Limits(min_bytes=settings.ktp_min_bytes, max_bytes=settings.ktp_max_bytes),
                       VerdictQueue(settings.ktp_verdict_queue_url).send)

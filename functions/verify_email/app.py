@@ -15,8 +15,9 @@ from prakerja.domain.errors import DomainError
 from prakerja.services.email_verification import EmailVerification
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
+from prakerja.settings import VerifyEmailSettings
 
-w = build("applicants_table", "email_queue_url", "secrets_name", "limits_table")
+w = build(VerifyEmailSettings)
 links = EmailVerification(w)
 signed_in = bearer(w.access_tokens, w.store)
 

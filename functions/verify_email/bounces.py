@@ -13,8 +13,9 @@ from prakerja.handlers import process_sqs
 from prakerja.observability import flushes_metrics, logger
 from prakerja.services.bounces import Bounces
 from prakerja.services.wiring import build
+from prakerja.settings import EmailBounceSettings
 
-w = build("applicants_table", "secrets_name")
+w = build(EmailBounceSettings)
 bounces = Bounces(w)
 
 

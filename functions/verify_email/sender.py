@@ -15,9 +15,9 @@ from prakerja.adapters.rate_limit import TokenBucket
 from prakerja.handlers import process_sqs
 from prakerja.observability import flushes_metrics, logger
 from prakerja.services.sender import BUCKET_NAME, Deferred, EmailSender, QueuedEmail, SendPolicy
-from prakerja.settings import Settings
+from prakerja.settings import EmailSenderSettings
 
-settings = Settings.load("sender_email", "limits_table", "email_queue_url", "bulk_email_queue_url")
+settings = EmailSenderSettings.load()
 policy = SendPolicy.from_settings(settings)
 sender = EmailSender(
     Mailer(settings.sender_email, settings.ses_configuration_set),

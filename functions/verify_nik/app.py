@@ -13,8 +13,9 @@ from prakerja.domain.biodata import Biodata
 from prakerja.services.biodata import BiodataService
 from prakerja.services.security import AccessClaims
 from prakerja.services.wiring import build
+from prakerja.settings import BiodataSettings
 
-w = build("applicants_table", "limits_table", "nik_queue_url", "secrets_name", "pii_key_id")
+w = build(BiodataSettings)
 biodata = BiodataService(w, Envelopes(w.settings.pii_key_id))
 signed_in = bearer(w.access_tokens, w.store)
 

@@ -19,10 +19,10 @@ from prakerja.handlers import process_sqs
 from prakerja.observability import flushes_metrics, logger
 from prakerja.services import nik_check
 from prakerja.services.wiring import build
+from prakerja.settings import NikWorkerSettings
 
 # secrets_name: the HMAC keys of the NIK sentinel written on a VERIFIED answer (issue 16)
-w = build("applicants_table", "limits_table", "ministry_url", "nik_queue_url", "nik_dlq_url", "pii_key_id",
-          "secrets_name")
+w = build(NikWorkerSettings)
 s = w.settings
 checks = nik_check.NikChecks(w, Ministry(s.ministry_url, s.ministry_timeout), NikQueue(s.nik_queue_url, s.nik_dlq_url),
                              Envelopes(s.pii_key_id), nik_check.NikPolicy.from_settings(s))

@@ -9,7 +9,7 @@ even against a wrong entry in that list:
   no resource type (``UNSCOPABLE``);
 - the PII key (kms:Decrypt, kms:GenerateDataKey), the secrets (GetSecretValue) and the
   registration switch (ssm:GetParameter) only for a function whose handler module wires them
-  (``build(...)`` / ``Settings.load(...)`` settings, ``trust_cloudfront``, ``SwitchStore``), and
+  (the settings its model requires, ``trust_cloudfront``, ``SwitchStore``), and
   granted to every function that does.
 """
 
@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from prakerja import settings
+from tests.infra.test_function_settings import model_of
 from tests.infra.test_iam_policies import (
     FUNCTIONS,
     NEEDS,
@@ -120,8 +122,8 @@ WIRED_BY: dict[str, tuple[str, str]] = {
 
 def wiring_of(function_id: str) -> set[str]:
     """What the function's handler module (``CodeUri`` + ``Handler``) wires: ``setting <name>``
-    for each setting it loads (string arguments of ``build(...)`` and ``Settings.load(...)``),
-    and each name it calls (``trust_cloudfront``, ``SwitchStore``...)."""
+    for each setting its settings model requires (``build(Model)`` / ``Model.load()``), and each
+    name it calls (``trust_cloudfront``, ``SwitchStore``...)."""
     p = props(FUNCTIONS[function_id])
     module = p["Handler"].rpartition(".")[0].replace(".", "/") + ".py"
     tree = ast.parse((REPO / p["CodeUri"] / module).read_text(encoding="utf-8"))
@@ -132,9 +134,8 @@ def wiring_of(function_id: str) -> set[str]:
         name = node.func.id if isinstance(node.func, ast.Name) else (
             node.func.attr if isinstance(node.func, ast.Attribute) else "")
         found.add(name)
-        if name in {"build", "load"}:
-            found |= {f"setting {a.value}" for a in node.args
-                      if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+    model = getattr(settings, model_of(function_id))
+    found |= {f"setting {n}" for n, info in model.model_fields.items() if info.is_required()}
     return found
 
 

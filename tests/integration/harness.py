@@ -13,6 +13,7 @@ from typing import Any
 from prakerja_local.functions import FunctionRegistry
 from prakerja_local.provision import provision
 from prakerja_local.template import Template
+from prakerja_ops.target import LOGICAL_IDS
 
 REGION = "ap-southeast-3"
 
@@ -41,7 +42,11 @@ class Stack:
     routes: dict[str, str] = field(default_factory=dict)
 
     def env(self, name: str) -> str:
-        return self.registry.shared_environment()[name]
+        """The variable ``name`` as the functions that have it see it (a resource's name or URL:
+        since issue 14 each function is given only its own, so few are shared by all)."""
+        values = {env[name] for env in self.registry.environments.values() if name in env}
+        assert len(values) == 1, f"{name}: {'no function has it' if not values else 'functions disagree'}"
+        return values.pop()
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None,
              headers: dict[str, str] | None = None) -> Response:
@@ -153,4 +158,8 @@ def start_stack(parameters: dict[str, str] | None = None) -> Stack:
     resources = provision(None, template, parameters=parameters)
     registry = FunctionRegistry(template, resources.environments)
     os.environ.update(registry.shared_environment())
+    # the operator's environment (prakerja-ops without --local/--stack-name reads its target
+    # from it): every resource a function is given (each function imports with its own only)
+    os.environ.update({k: v for env in resources.environments.values() for k, v in env.items()
+                       if k.lower() in LOGICAL_IDS})
     return Stack(template, resources, registry)

@@ -230,7 +230,8 @@ def test_no_presign_after_erasure_and_a_late_upload_is_deleted(stack):
 def test_an_account_erased_while_the_worker_checks_keeps_nothing(stack, monkeypatch):
     from prakerja.adapters.storage import PhotoStore
     from prakerja.services.privacy import PersonalData
-    from prakerja.services.wiring import build
+    from prakerja.services.wiring import Wiring
+    from prakerja.settings import Settings
 
     token = verified_applicant(stack, "tengah@example.id")
     grant = presign(stack, token)
@@ -240,7 +241,8 @@ def test_an_account_erased_while_the_worker_checks_keeps_nothing(stack, monkeypa
 
     def read_then_erase(self, *args, **kwargs):
         data = read(self, *args, **kwargs)
-        PersonalData.from_wiring(build("applicants_table", "ktp_bucket")).erase(applicant_id)  # mid-check
+        register = Settings.load(environ=stack.resources.environments["RegisterFunction"])
+        PersonalData.from_wiring(Wiring(register)).erase(applicant_id)  # mid-check
         return data
 
     monkeypatch.setattr(PhotoStore, "read", read_then_erase)

@@ -212,12 +212,16 @@ def test_function_environments_are_globals_plus_their_own_resolved(aws: None) ->
     # Then every function has the resolved Globals and its own service name
     for fid, fn in TEMPLATE.functions().items():
         env = res.environments[fid]
-        assert env["APPLICANTS_TABLE"] == res.ref("ApplicantsTable")
-        assert env["EMAIL_QUEUE_URL"] == res.ref("EmailQueue")
-        assert env["SECRETS_NAME"] == res.ref("AppSecrets")
-        assert env["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
-        assert env["MINISTRY_URL"] == "http://127.0.0.1:9999"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Prakerja"
         assert env["POWERTOOLS_SERVICE_NAME"] == fn.environment["POWERTOOLS_SERVICE_NAME"]
+    # and its own resources and parameters, resolved (only the functions that read them have them)
+    register, worker = res.environments["RegisterFunction"], res.environments["NikWorkerFunction"]
+    assert register["APPLICANTS_TABLE"] == res.ref("ApplicantsTable")
+    assert register["EMAIL_QUEUE_URL"] == res.ref("EmailQueue")
+    assert register["SECRETS_NAME"] == res.ref("AppSecrets")
+    assert register["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    assert worker["MINISTRY_URL"] == "http://127.0.0.1:9999"
+    assert "MINISTRY_URL" not in register and "EMAIL_QUEUE_URL" not in worker
 
 
 def test_the_template_views_list_routes_sources_and_schedules() -> None:

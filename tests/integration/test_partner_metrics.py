@@ -13,6 +13,7 @@ from prakerja.domain.nik import build_nik
 from prakerja.observability import flush
 from prakerja.services import mail
 from prakerja.services.sender import Deferred, EmailSender, QueuedEmail, SendPolicy
+from prakerja.settings import SendRules
 from tests.integration.test_biodata_nik import DOB, register_person
 from tests.integration.test_funnel import emitted
 from tests.integration.test_nik_worker import deliver, submit, tune
@@ -84,9 +85,9 @@ def test_ses_sends_and_throttles_are_counted(published):
                                          {"link": "https://x/verifikasi-email#token=t"}, ref="r").body)
     item = QueuedEmail(body, "receipt", "arn:aws:sqs:ap-southeast-3:0:EmailQueue")
     # When SES accepts it once and refuses the next one for its rate
-    EmailSender(_Mailer(False), _Bucket(), _Queues(), SendPolicy()).handle(item)
+    EmailSender(_Mailer(False), _Bucket(), _Queues(), SendPolicy.from_settings(SendRules())).handle(item)
     with pytest.raises(Deferred):
-        EmailSender(_Mailer(True), _Bucket(), _Queues(), SendPolicy()).handle(item)
+        EmailSender(_Mailer(True), _Bucket(), _Queues(), SendPolicy.from_settings(SendRules())).handle(item)
     flush()  # what the sender's handler does when it ends
     metrics_out = counts(published)
     # Then one send and one throttle are counted

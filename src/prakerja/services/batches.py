@@ -297,9 +297,11 @@ class _FanOut:
 class Batches:
     """Use cases of the batch step."""
 
-    def __init__(self, w: Wiring, batches: BatchStore) -> None:
+    def __init__(self, w: Wiring, batches: BatchStore | None = None) -> None:
+        """``batches``: the Batches table; None for the draw results' fan-out (``apply_chunk``),
+        which never reads it."""
         self.w = w
-        self.batches = batches
+        self.batches: BatchStore = batches  # type: ignore[assignment]
 
     def list(self) -> list[dict]:
         """Every batch as ``{batch_id, status, opens_at, closes_at, announce_at, quota, commitment}``

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
@@ -95,7 +96,12 @@ class KtpPhotos:
         self.photos = photos
         s = w.settings
         self.limits = limits or photo.Limits(min_bytes=s.ktp_min_bytes, max_bytes=s.ktp_max_bytes)
-        self.presigns = Quota(s.limits_table, "ktp_presigns", s.ktp_presigns_per_hour)
+
+    @cached_property
+    def presigns(self) -> Quota:
+        """Presigned POSTs per applicant per hour (the Limits table: only the upload function,
+        which hands them out, names it)."""
+        return Quota(self.w.settings.limits_table, "ktp_presigns", self.w.settings.ktp_presigns_per_hour)
 
     def presign(self, applicant_id: str, content_type: str, profile: dict | None = None) -> dict[str, Any]:
         """A presigned POST for a new upload: ``{upload_id, url, fields, expires_at, max_bytes,

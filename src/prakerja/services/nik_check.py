@@ -71,7 +71,7 @@ from prakerja.domain.nik import NIK_ALREADY_USED, citizen_reason
 from prakerja.observability import count, measure
 from prakerja.services.lookups import holds_verified, nik_sentinels
 from prakerja.services.wiring import Wiring
-from prakerja.settings import Settings, SettingsError
+from prakerja.settings import MinistryRules, SettingsError
 
 BUCKET_NAME = "ministry"
 CIRCUIT_NAME = "ministry"
@@ -114,19 +114,21 @@ def kk_aad(applicant_id: str) -> str:
 
 @dataclass(frozen=True)
 class NikPolicy:
-    """The worker's pacing and patience (from settings; seconds unless named otherwise)."""
+    """The worker's pacing and patience (seconds unless named otherwise), from the settings part
+    :class:`~prakerja.settings.MinistryRules` (where the defaults are:
+    ``NikPolicy.from_settings(MinistryRules())``)."""
 
-    rate: float = 50.0
-    burst: float = 2.0
-    shards: int = 1
-    max_in_flight: int = 20
-    token_wait: float = 2.0
-    max_attempts: int = 8
-    backoff_base: float = 2.0
-    backoff_max: float = SQS_MAX_VISIBILITY
-    circuit_failures: int = 5
-    circuit_cooldown: float = 30.0
-    call_timeout: float = 5.0
+    rate: float
+    burst: float
+    shards: int
+    max_in_flight: int
+    token_wait: float
+    max_attempts: int
+    backoff_base: float
+    backoff_max: float
+    circuit_failures: int
+    circuit_cooldown: float
+    call_timeout: float
 
     @property
     def late_tolerance(self) -> float:
@@ -140,7 +142,7 @@ class NikPolicy:
         return self.rate - self.burst
 
     @classmethod
-    def from_settings(cls, s: Settings) -> NikPolicy:
+    def from_settings(cls, s: MinistryRules) -> NikPolicy:
         """Raises SettingsError when the burst leaves no rate (a cold-start failure)."""
         if s.ministry_burst >= s.ministry_rate_per_second or s.ministry_burst < s.ministry_bucket_shards:
             raise SettingsError("MINISTRY_BURST must be below MINISTRY_RATE_PER_SECOND and at least one token per "

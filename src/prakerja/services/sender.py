@@ -51,7 +51,7 @@ from prakerja.adapters.mailer import Mailer, MailQueues, SendThrottled
 from prakerja.adapters.rate_limit import TokenBucket
 from prakerja.observability import count
 from prakerja.services import mail
-from prakerja.settings import Settings
+from prakerja.settings import SendRules
 
 BUCKET_NAME = "ses"
 
@@ -72,19 +72,20 @@ class Deferred(RuntimeError):
 
 @dataclass(frozen=True)
 class SendPolicy:
-    """The sender's pacing (from settings; seconds unless named otherwise)."""
+    """The sender's pacing (seconds unless named otherwise), from the settings part
+    :class:`~prakerja.settings.SendRules` (where the defaults are: ``SendPolicy.from_settings(SendRules())``)."""
 
-    rate: float = 14.0
-    burst: float = 14.0
-    max_wait: float = 1.0
-    throttle_backoff: int = 2
-    backoff_max: int = 60
-    bulk_defer: int = 2
-    bulk_defer_max: int = 60
-    backlog_cache: float = 1.0
+    rate: float
+    burst: float
+    max_wait: float
+    throttle_backoff: int
+    backoff_max: int
+    bulk_defer: int
+    bulk_defer_max: int
+    backlog_cache: float
 
     @classmethod
-    def from_settings(cls, s: Settings) -> SendPolicy:
+    def from_settings(cls, s: SendRules) -> SendPolicy:
         # a bucket must hold at least one whole token, or nothing is ever sent
         return cls(rate=s.ses_send_rate, burst=max(1.0, s.ses_burst or s.ses_send_rate),
                    max_wait=s.ses_max_wait_seconds, throttle_backoff=s.ses_throttle_backoff_seconds,
