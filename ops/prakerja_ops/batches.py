@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from prakerja import clock
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import selection
-from prakerja.services.batches import Batches, BatchSettings, verify_audit, wib_time
+from prakerja.domain.draw import verify_audit
+from prakerja.services.batches import Batches, BatchSettings, wib_time
 from prakerja.services.wiring import Wiring
 
 if TYPE_CHECKING:
