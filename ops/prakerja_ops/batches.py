@@ -25,7 +25,7 @@ from prakerja.services.batches import Batches, BatchSettings, wib_time
 from prakerja.services.wiring import Wiring
 
 if TYPE_CHECKING:
-    from prakerja_ops.cli import Context
+    from prakerja_ops.context import Context
 
 
 def register(groups: argparse._SubParsersAction) -> None:
