@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from prakerja import clock
-from prakerja.adapters.crypto import Envelopes
+from prakerja.adapters.crypto import Envelopes, kk_aad, nik_aad
 from prakerja.adapters.outbox import Message
 from prakerja.adapters.quota import Quota
 from prakerja.domain import applicant as states
@@ -50,7 +50,6 @@ from prakerja.domain.nik import NikError, citizen_step, mask_nik, normalize_nik,
 from prakerja.domain.regions import lookup_district
 from prakerja.services.consent import require_active
 from prakerja.services.lookups import verified_nik_holder
-from prakerja.services.nik_check import kk_aad, nik_aad
 from prakerja.services.security import lookup_key
 from prakerja.services.wiring import Wiring
 

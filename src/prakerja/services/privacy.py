@@ -357,7 +357,7 @@ class PersonalData:
 
 def _aad(applicant_id: str, field_name: str) -> str:
     """The envelope's associated data, as :func:`prakerja.services.nik_check.nik_aad` / ``kk_aad``."""
-    from prakerja.services.nik_check import kk_aad, nik_aad
+    from prakerja.adapters.crypto import kk_aad, nik_aad
 
     return nik_aad(applicant_id) if field_name == "nik" else kk_aad(applicant_id)
 
