@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Any, Protocol
 
 import httpx
 from werkzeug.wrappers import Request, Response
@@ -24,9 +25,6 @@ from werkzeug.wrappers import Request, Response
 from prakerja.clock import iso, parse_iso
 from prakerja_local import api_docs, mailbox
 from prakerja_local.gateway import NOT_FOUND_BODY, json_response
-
-if TYPE_CHECKING:
-    from prakerja_local.stack import LocalStack
 
 log = logging.getLogger("prakerja_local.local_api")
 _HOP_HEADERS = {"content-type", "retry-after"}
@@ -37,10 +35,39 @@ def _error(message: str, status: int = 422, field: str | None = None) -> Respons
     return json_response({"code": "VALIDATION_FAILED", "message": message, "fields": fields}, status)
 
 
-class LocalApi:
-    """Serves ``/_local/*`` for a running :class:`~prakerja_local.stack.LocalStack`."""
+class _Clock(Protocol):
+    def now(self) -> datetime: ...
+    def set(self, value: datetime) -> datetime: ...
+    def advance(self, seconds: float) -> datetime: ...
 
-    def __init__(self, stack: LocalStack) -> None:
+
+class _Pumps(Protocol):
+    def drain(self, timeout: float = 30.0) -> tuple[bool, dict[str, int]]: ...
+
+
+class _Ministry(Protocol):
+    @property
+    def url(self) -> str: ...
+
+
+class Stack(Protocol):
+    """What :class:`LocalApi` needs of a running stack (:class:`prakerja_local.stack.LocalStack`
+    is one): its clock, pumps and ministry simulator, its health checks and its info."""
+
+    @property
+    def clock(self) -> _Clock: ...
+    @property
+    def pumps(self) -> _Pumps: ...
+    @property
+    def ministry(self) -> _Ministry: ...
+    def health_checks(self) -> dict[str, bool]: ...
+    def info(self) -> dict[str, Any]: ...
+
+
+class LocalApi:
+    """Serves ``/_local/*`` for a running stack (:class:`Stack`)."""
+
+    def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {
             ("GET", "/_local/health"): self.health,

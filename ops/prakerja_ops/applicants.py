@@ -34,7 +34,7 @@ from prakerja.services.privacy import PersonalData
 from prakerja.services.wiring import Wiring
 
 if TYPE_CHECKING:
-    from prakerja_ops.cli import Context
+    from prakerja_ops.context import Context
 
 #: KMS Decrypt finds the key from the ciphertext; this id is only used to seal, which these
 #: commands never do, so a stack whose key id is not known here can still be exported.

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from prakerja import clock
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import selection
-from prakerja.services.batches import Batches, BatchSettings, verify_audit, wib_time
+from prakerja.domain.draw import verify_audit
+from prakerja.services.batches import Batches, BatchSettings, wib_time
 from prakerja.services.wiring import Wiring
 
 if TYPE_CHECKING:
-    from prakerja_ops.cli import Context
+    from prakerja_ops.context import Context
 
 
 def register(groups: argparse._SubParsersAction) -> None:

@@ -23,7 +23,7 @@ from prakerja.services.wiring import Wiring
 from prakerja_ops.target import TargetError
 
 if TYPE_CHECKING:
-    from prakerja_ops.cli import Context
+    from prakerja_ops.context import Context
 
 
 def register(groups: argparse._SubParsersAction) -> None:

@@ -25,7 +25,7 @@ from prakerja.services.keys import CONFLICT, FAILED, GONE, REKEYED, KeyManager
 from prakerja.services.wiring import Wiring
 
 if TYPE_CHECKING:
-    from prakerja_ops.cli import Context
+    from prakerja_ops.context import Context
 
 LEFT = (("email_sentinels", "email sentinels"), ("nik_sentinels", "NIK sentinels"), ("profiles", "profiles"),
         ("biodata", "biodata"))

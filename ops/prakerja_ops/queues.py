@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from prakerja.services.queues import QUEUES, Queues
 
 if TYPE_CHECKING:
-    from prakerja_ops.cli import Context
+    from prakerja_ops.context import Context
 
 
 def register(groups: argparse._SubParsersAction) -> None:

@@ -19,7 +19,7 @@ from prakerja.services.registration import Registration
 from prakerja.settings import SettingsError
 
 if TYPE_CHECKING:
-    from prakerja_ops.cli import Context
+    from prakerja_ops.context import Context
 
 
 def register(groups: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ from prakerja import clock as prakerja_clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.batches import BatchStore
 from prakerja.domain import selection
-from prakerja.services.batches import verify_audit
+from prakerja.domain.draw import verify_audit
 from tests.integration.support import mailbox, sign_in, verified_applicant
 
 TICK = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}

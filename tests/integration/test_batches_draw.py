@@ -14,7 +14,7 @@ from prakerja import clock as prakerja_clock
 from prakerja.adapters.applicants import ApplicantStore
 from prakerja.adapters.secrets import load_keys
 from prakerja.domain import selection
-from prakerja.services.batches import verify_audit
+from prakerja.domain.draw import verify_audit
 from prakerja.services.security import lookup_key
 from prakerja_ops.cli import main as ops_main
 from tests.integration.support import sign_in

@@ -9,10 +9,9 @@ import logging
 import boto3
 import pytest
 
-from prakerja.adapters.crypto import EnvelopeError, Envelopes
+from prakerja.adapters.crypto import EnvelopeError, Envelopes, nik_aad
 from prakerja.domain.nik import build_nik
 from prakerja.observability import logger as app_logger
-from prakerja.services.nik_check import nik_aad
 from tests.integration.harness import REGION
 from tests.integration.support import sign_in, verified_applicant
 from tests.integration.test_biodata_nik import DOB, NIK, form, register_person, status

@@ -12,10 +12,9 @@ from datetime import date, timedelta
 import boto3
 
 from prakerja import clock as prakerja_clock
-from prakerja.adapters.crypto import Envelopes
+from prakerja.adapters.crypto import Envelopes, nik_aad
 from prakerja.adapters.rate_limit import TokenBucket
 from prakerja.domain.nik import build_nik
-from prakerja.services.nik_check import nik_aad
 from prakerja_local import moto_guard
 from tests.integration.harness import REGION
 from tests.integration.support import verified_applicant

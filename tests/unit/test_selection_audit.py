@@ -1,4 +1,4 @@
-"""The audit record of a draw (``prakerja.services.batches.build_audit``) and its re-run
+"""The audit record of a draw (``prakerja.domain.draw.build_audit``) and its re-run
 (``verify_audit``, behind ``prakerja-ops draw verify``): a genuine record always verifies, and any
 tampering with the secret, the participant list, the ranking or the rules is caught."""
 
@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prakerja.domain import selection
-from prakerja.services.batches import build_audit, verify_audit, wib_time
+from prakerja.domain.draw import build_audit, verify_audit
+from prakerja.services.batches import wib_time
 
 SECRET = "rahasia-audit-unit-0004-abcdefgh"
 
@@ -107,7 +108,7 @@ def test_a_time_without_a_date_is_refused():
 def test_the_streamed_record_is_json_and_reads_back_row_by_row(record):
     import io
 
-    from prakerja.services.batches import audit_rows, write_audit
+    from prakerja.domain.draw import audit_rows, write_audit
 
     header = {k: v for k, v in record.items() if k != "ranking"}
     seen: list = []

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prakerja.domain import selection as sel
-from prakerja.services.batches import build_audit, verify_audit
+from prakerja.domain.draw import build_audit, verify_audit
 
 from . import selection_before as before
 

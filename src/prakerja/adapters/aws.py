@@ -7,6 +7,7 @@ and tests point it at moto); on AWS it is unset and the regional endpoints are u
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -41,14 +42,24 @@ def table(name: str) -> Any:
     return boto3.session.Session().resource("dynamodb", config=_CONFIG).Table(name)
 
 
+_RESET_HOOKS: list[Callable[[], None]] = []
+
+
+def on_reset(hook: Callable[[], None]) -> None:
+    """Call ``hook`` on every :func:`reset` (caches built on these clients register here, e.g.
+    :mod:`prakerja.adapters.secrets`, so this module needs to know none of them)."""
+    if hook not in _RESET_HOOKS:
+        _RESET_HOOKS.append(hook)
+
+
 def reset() -> None:
-    """Forget cached clients and cached secrets (tests that start a fresh emulator call this)."""
+    """Forget cached clients and whatever registered with :func:`on_reset` (cached secrets), as
+    tests that start a fresh emulator do."""
     client.cache_clear()
     quick_client.cache_clear()
     table.cache_clear()
-    from prakerja.adapters import secrets
-
-    secrets.reset()
+    for hook in list(_RESET_HOOKS):
+        hook()
 
 
 def error_code(exc: Exception) -> str:

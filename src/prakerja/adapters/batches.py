@@ -79,6 +79,18 @@ class BatchStore:
             raise
         return True
 
+    @staticmethod
+    def parse_key(pk: str) -> dict[str, str]:
+        """What a Batches item's partition key names, the one place that reads the key formats
+        written here: ``BATCH#<id>#M#<shard>`` -> ``{"kind": "member", "batch_id"}``;
+        ``BATCH#<id>#P#A#<id>`` / ``BATCH#<id>#P#N#<hmac>`` -> ``{"kind": "priority_list_entry",
+        "batch_id", "entry": "applicant id" | "NIK (keyed HMAC)" | "unknown"}``."""
+        parts = pk.split("#")
+        if len(parts) >= 4 and parts[2] == "M":
+            return {"kind": "member", "batch_id": parts[1]}
+        entry = {"A": "applicant id", "N": "NIK (keyed HMAC)"}.get(parts[3] if len(parts) > 3 else "", "unknown")
+        return {"kind": "priority_list_entry", "batch_id": parts[1], "entry": entry}
+
     # ------------------------------------------------------------------ priority list
     @staticmethod
     def _priority_pk(batch_id: str, key: str) -> str:

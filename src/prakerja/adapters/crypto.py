@@ -113,3 +113,14 @@ class Envelopes:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def nik_aad(applicant_id: str) -> str:
+    """The associated data (``aad``) binding an applicant's NIK envelope to them (biodata seals,
+    the NIK worker, key rotation and privacy open with it)."""
+    return f"{applicant_id}:nik"
+
+
+def kk_aad(applicant_id: str) -> str:
+    """The associated data binding an applicant's KK envelope to them."""
+    return f"{applicant_id}:kk"

@@ -46,7 +46,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 
 from prakerja import clock
-from prakerja.adapters.aws import client
+from prakerja.adapters.aws import client, on_reset
 
 MAX_AGE_SECONDS = 300
 
@@ -182,3 +182,6 @@ def reset() -> None:
     middle of a read keeps the old one intact and the next read starts a fresh cache."""
     global _PROVIDER
     _PROVIDER = None
+
+
+on_reset(reset)  # a fresh emulator or a reset test forgets the cached secrets too

@@ -9,7 +9,6 @@ capacity problems are 503/429 with Retry-After.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from prakerja.adapters.aws import is_capacity_problem
 from prakerja.api.i18n import message, pick_language
 from prakerja.domain import errors as d
+from prakerja.domain.errors import validation_issues
 from prakerja.observability import logger
 
 STATUS: dict[type[d.DomainError], int] = {
@@ -33,16 +33,6 @@ STATUS: dict[type[d.DomainError], int] = {
     d.Unavailable: 503,
 }
 
-# pydantic error types -> stable field codes
-_PYDANTIC_CODES = {
-    "missing": "REQUIRED",
-    "string_too_short": "TOO_SHORT",
-    "string_too_long": "TOO_LONG",
-    "too_short": "TOO_SHORT",
-    "too_long": "TOO_LONG",
-}
-
-
 def error_body(code: str, lang: str, fields: list[d.FieldIssue] | None = None, **extra: Any) -> dict:
     """Build the contract's error JSON for ``code`` and its field issues."""
     body: dict[str, Any] = {
@@ -54,31 +44,6 @@ def error_body(code: str, lang: str, fields: list[d.FieldIssue] | None = None, *
     }
     body.update(extra)
     return body
-
-
-def _field_name(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-def _field_code(err: Mapping[str, Any]) -> str:
-    kind = err.get("type", "")
-    if kind in _PYDANTIC_CODES:
-        return _PYDANTIC_CODES[kind]
-    if kind.isupper():  # PydanticCustomError with a stable code
-        return kind
-    if kind == "json_invalid":
-        return "INVALID_JSON"
-    return "INVALID"
-
-
-def validation_issues(errors: Sequence[Mapping[str, Any]]) -> list[d.FieldIssue]:
-    """Turn pydantic errors into field issues, one per field (first problem wins)."""
-    seen: dict[str, d.FieldIssue] = {}
-    for err in errors:
-        name = _field_name(tuple(err.get("loc", ())))
-        seen.setdefault(name, d.FieldIssue(name, _field_code(err)))
-    return list(seen.values())
 
 
 def install(app: FastAPI) -> None:

@@ -5,7 +5,7 @@ Two layers:
 * ``Biodata`` (pydantic v2) checks the *format* of every field. Each failure is a pydantic error
   whose ``type`` is a stable upper-case code (``NAME_INVALID``, ``PHONE_INVALID``,
   ``REGION_UNKNOWN``, ...; see ``FIELD_CODES``) at ``loc == (field,)``, so the API layer
-  (``prakerja.api.errors.validation_issues``) can list every field with a stable code. Inputs are
+  (``prakerja.domain.errors.validation_issues``) can list every field with a stable code. Inputs are
   hidden from error reprs (the form is personal data).
 * ``check_biodata`` applies the content and eligibility rules to a well-formed ``Biodata``: NIK
   region/date/serial (``prakerja.domain.nik``), minimum age (``prakerja.domain.eligibility``), not

@@ -6,7 +6,9 @@ an Indonesian/English message (``prakerja.api.i18n``). Every code is listed in d
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,40 @@ class TooMany(DomainError):
 
 class Unavailable(DomainError):
     """Capacity problem: throttling, a partner overloaded, registration paused (HTTP 503)."""
+
+
+# pydantic error types -> stable field codes
+_PYDANTIC_CODES = {
+    "missing": "REQUIRED",
+    "string_too_short": "TOO_SHORT",
+    "string_too_long": "TOO_LONG",
+    "too_short": "TOO_SHORT",
+    "too_long": "TOO_LONG",
+}
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _field_code(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind in _PYDANTIC_CODES:
+        return _PYDANTIC_CODES[kind]
+    if kind.isupper():  # PydanticCustomError with a stable code
+        return kind
+    if kind == "json_invalid":
+        return "INVALID_JSON"
+    return "INVALID"
+
+
+def validation_issues(errors: Sequence[Mapping[str, Any]]) -> list[FieldIssue]:
+    """Turn pydantic errors (``ValidationError.errors()``: dicts with ``loc`` and ``type``) into field
+    issues, one per field (first problem wins). Pure; used by the API's 422 handler and by the
+    biodata check, so both give the same field codes."""
+    seen: dict[str, FieldIssue] = {}
+    for err in errors:
+        name = _field_name(tuple(err.get("loc", ())))
+        seen.setdefault(name, FieldIssue(name, _field_code(err)))
+    return list(seen.values())

@@ -24,10 +24,8 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from prakerja import clock
-from prakerja.adapters.aws import table
+from prakerja.adapters.assessment import AssessmentItems
 from prakerja.domain import applicant as states
 from prakerja.domain import assessment as rules
 from prakerja.domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
@@ -44,6 +42,7 @@ class Assessments:
         self.w = w
         self.bank = rules.load_bank()
         self.s = w.settings
+        self.items = AssessmentItems(w.store)
 
     def start(self, applicant_id: str, lang: str = "id") -> dict[str, Any]:
         """Start the test, resume it, or start a retake when allowed: ``{questions, answers,
@@ -81,7 +80,7 @@ class Assessments:
         item = self._attempt_item(applicant_id, 1, now)
         at = clock.iso(now)
         created = store.transact([
-            store.put_item(applicant_id, "ASSESSMENT", item, condition="attribute_not_exists(pk)"),
+            self.items.first_attempt_item(applicant_id, item),
             store.step_update(applicant_id, "assessment", "IN_PROGRESS", None, at, {"NOT_STARTED"}),
         ])
         return item if created else (store.get_item(applicant_id, "ASSESSMENT") or item)
@@ -101,11 +100,8 @@ class Assessments:
         store = self.w.store
         past = {k: done.get(k) for k in ("attempt", "score", "status", "started_at", "scored_at")}
         item = self._attempt_item(applicant_id, attempt + 1, now) | {"history": [*(done.get("history") or []), past]}
-        put = store.put_item(applicant_id, "ASSESSMENT", item, condition="attempt = :prev AND #st = :failed",
-                             values={":prev": attempt, ":failed": "FAILED"})
-        put["Put"]["ExpressionAttributeNames"] = {"#st": "status"}
         started = store.transact([
-            put,
+            self.items.retake_item(applicant_id, item, attempt),
             store.step_update(applicant_id, "assessment", "IN_PROGRESS", None, clock.iso(now), {"FAILED"}),
         ])
         if started:
@@ -131,9 +127,7 @@ class Assessments:
         InvalidInput(QUESTION_INVALID | OPTION_INVALID), Conflict(TEST_ALREADY_TAKEN)."""
         item = self._open_item(applicant_id)
         self._validate(item, {question_id: option_id})
-        saved = self.w.store.transact([self.w.store.update_item(
-            applicant_id, "ASSESSMENT", {f"answers.{question_id}": option_id},
-            condition="#st = :open", cond_values={":open": "IN_PROGRESS"}, cond_names={"#st": "status"})])
+        saved = self.w.store.transact([self.items.answer_item(applicant_id, question_id, option_id)])
         if not saved:
             raise Conflict("TEST_ALREADY_TAKEN")
         return {"question_id": question_id, "option_id": option_id, "saved_at": clock.iso(clock.now())}
@@ -167,13 +161,7 @@ class Assessments:
         status = "PASSED" if result.passed else "FAILED"
         at = clock.iso(clock.now())
         done = store.transact([
-            {"Update": {"TableName": store.name, "Key": {"pk": f"APP#{applicant_id}", "sk": "ASSESSMENT"},
-                        "UpdateExpression": "SET #st = :s, score = :score, answers = :a, scored_at = :at "
-                                            "REMOVE due_shard, due_at",
-                        "ConditionExpression": "#st = :open",
-                        "ExpressionAttributeNames": {"#st": "status"},
-                        "ExpressionAttributeValues": {":s": status, ":score": result.score, ":a": answers,
-                                                      ":at": at, ":open": "IN_PROGRESS"}}},
+            self.items.scored_item(applicant_id, status, result.score, answers, at),
             store.step_update(applicant_id, "assessment", status, None if result.passed else "SCORE_BELOW_PASS_MARK",
                               at, {"IN_PROGRESS"}),
         ])
@@ -192,11 +180,7 @@ class Assessments:
         cutoff = clock.iso(clock.now())
         scored = 0
         for shard in range(DUE_SHARDS):
-            page = table(self.w.store.name).query(
-                IndexName="DueIndex", Limit=limit,
-                KeyConditionExpression=Key("due_shard").eq(str(shard)) & Key("due_at").lt(cutoff))
-            for raw in page.get("Items", []):
-                applicant_id = str(raw["pk"]).removeprefix("APP#")
+            for applicant_id in self.items.overdue(shard, cutoff, limit):
                 item = self.w.store.get_item(applicant_id, "ASSESSMENT")
                 if item and item["status"] == "IN_PROGRESS":
                     self._score(applicant_id, item, dict(item.get("answers") or {}))

@@ -7,7 +7,7 @@ the secret -> (tick) CLOSED -> DRAWN -> at announce_at ANNOUNCED. The draw's see
 ``sha256(secret : digest(sorted participants))`` (``prakerja.domain.selection.draw_seed``): the
 operator committed to the secret before the batch opened, and the participant digest is fixed
 at the close, so neither side can steer it; an auditor re-runs it from the published audit
-record (:func:`verify_audit`, ``prakerja-ops draw verify``).
+record (:func:`prakerja.domain.draw.verify_audit`, ``prakerja-ops draw verify``).
 
 The secret: on AWS it is never stored before the close. ``create`` stores only the commitment;
 ``reveal`` (after closes_at) checks ``sha256(secret)`` against it and stores the secret; the
@@ -29,19 +29,20 @@ import builtins
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from prakerja import clock
-from prakerja.adapters.aws import client
 from prakerja.adapters.batches import BatchStore
+from prakerja.adapters.draws import AuditArchive, DrawFanOut
 from prakerja.domain import applicant as states
 from prakerja.domain import selection
 from prakerja.domain.accounts import mail_address
+from prakerja.domain.draw import audit_rows, run_draw, verify_audit, write_audit
 from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound
 from prakerja.domain.nik import NikError, normalize_nik
 from prakerja.domain.regions import is_known_province
@@ -53,7 +54,6 @@ from prakerja.services.wiring import Wiring
 
 PUBLIC_FIELDS = ("batch_id", "opens_at", "closes_at", "announce_at", "quota", "commitment")
 OPTIONAL_PUBLIC_FIELDS = ("priority_share", "province_quotas")
-AUDIT_FORMAT = "prakerja-draw/1"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _APPLICANT_ID = re.compile(r"^[0-9a-f]{32}$")
 _WIB_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
@@ -148,150 +148,6 @@ class BatchSettings(BaseModel):
         if self.province_quotas is not None:
             meta["province_quotas"] = dict(self.province_quotas)
         return meta
-
-
-AUDIT_COLUMNS = ["participant_id", "outcome", "rank", "province_code", "priority"]
-
-
-def run_draw(*, batch_id: str, closes_at: str, quota: int, priority_share: float,
-             province_quotas: dict[str, int] | None, commitment: str, secret: str, ids: list[str],
-             provinces: list[str | None], flags: bytearray) -> tuple[dict[str, Any], Iterator[list]]:
-    """Run the draw (pure): its audit header (the published settings, the secret, the participants
-    digest, the seed and the counts) and an iterator over the ranking rows ``[participant_id,
-    outcome, rank, province_code, priority]`` in rank order. ``ids``, ``provinces`` and
-    ``flags`` are parallel columns."""
-    digest = selection.participants_digest(ids)
-    seed = selection.draw_seed(secret, digest)
-    result = selection.draw_ids(ids, flags if priority_share else None,
-                                provinces if province_quotas is not None else None, quota=quota, seed=seed,
-                                priority_share=priority_share, province_quotas=province_quotas)
-    header = {"format": AUDIT_FORMAT, "batch_id": batch_id, "closes_at": closes_at, "quota": quota,
-              "priority_share": priority_share, "province_quotas": province_quotas, "commitment": commitment,
-              "secret": secret, "participants_digest": digest, "seed": seed, "participants": len(ids),
-              "selected": result.selected_count, "columns": AUDIT_COLUMNS}
-
-    def rows() -> Iterator[list]:
-        order = result.ranked_index
-        assert order is not None  # select() always sets it
-        cut = result.selected_count
-        for start in range(0, len(ids), 1 << 16):  # the input position of each ranked id, a chunk at a time
-            positions = order[start : start + (1 << 16)]
-            for rank, i in enumerate(positions.tolist() if hasattr(positions, "tolist") else positions, start + 1):
-                yield [ids[i], "SELECTED" if rank <= cut else "NOT_SELECTED", rank, provinces[i], flags[i]]
-
-    return header, rows()
-
-
-def build_audit(**draw: Any) -> dict[str, Any]:
-    """The whole audit record of :func:`run_draw` (arguments alike) as one dict."""
-    header, rows = run_draw(**draw)
-    return header | {"ranking": list(rows)}
-
-
-def write_audit(header: Mapping[str, Any], rows: Iterable[list], out: IO[bytes],
-                on_row: Callable[[list], None] | None = None) -> None:
-    """Write an audit record as JSON with one ranking row per line (so it can be read back row by
-    row without loading it whole, :func:`audit_rows`); ``on_row`` sees each row as it is written."""
-    out.write(json.dumps(dict(header), separators=(",", ":"))[:-1].encode() + b',"ranking":[')
-    sep = b"\n"
-    for row in rows:
-        out.write(sep + json.dumps(row, separators=(",", ":")).encode())
-        sep = b",\n"
-        if on_row is not None:
-            on_row(row)
-    out.write(b"\n]}\n")
-
-
-def audit_rows(lines: Iterable[bytes]) -> Iterator[list]:
-    """The ranking rows of an audit record written by :func:`write_audit`, read line by line."""
-    for line in lines:
-        text = line.strip().rstrip(b",")
-        if text.startswith(b"[") and text.endswith(b"]"):
-            yield json.loads(text)
-
-
-def verify_audit(audit: Mapping[str, Any], published_commitment: str | None = None) -> list[str]:
-    """Re-run a draw from its audit record; returns the problems found (empty: it matches).
-
-    Checks that the revealed secret hashes to the commitment (and to ``published_commitment``,
-    the value published before the batch opened, when given), that the participants digest and
-    the seed follow from the published participant list and the secret, and that the draw with
-    the published quota, priority share and province quotas gives exactly the published ranking.
-    """
-    try:
-        return _verify(audit, published_commitment)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        return [f"malformed audit record: {type(exc).__name__}: {exc}"]
-
-
-def _verify(audit: Mapping[str, Any], published_commitment: str | None) -> list[str]:
-    problems: list[str] = []
-    secret, ranking = audit["secret"], audit["ranking"]
-    if selection.commitment(secret) != audit["commitment"]:
-        problems.append("the secret does not hash to the commitment in the record")
-    if published_commitment is not None and published_commitment != audit["commitment"]:
-        problems.append("the commitment in the record is not the one published for the batch")
-    ids = [row[0] for row in ranking]
-    digest = selection.participants_digest(ids)
-    if digest != audit["participants_digest"]:
-        problems.append("the participants digest does not match the published participant list")
-    seed = selection.draw_seed(secret, digest)
-    if seed != audit["seed"]:
-        problems.append("the seed does not follow from the secret and the participant list")
-    share = float(audit.get("priority_share") or 0.0)
-    quotas = audit.get("province_quotas")
-    flags = bytearray(1 if len(row) > 4 and row[4] else 0 for row in ranking) if share else None
-    provinces = [row[3] if len(row) > 3 else None for row in ranking] if quotas is not None else None
-    again = selection.draw_ids(ids, flags, provinces, quota=int(audit["quota"]), seed=seed, priority_share=share,
-                               province_quotas={k: int(v) for k, v in quotas.items()} if quotas is not None else None)
-    published = [(str(r[0]), str(r[1]), int(r[2])) for r in ranking]
-    rerun = [(pid, "SELECTED" if sel else "NOT_SELECTED", rank) for pid, sel, rank in again.iter_ranking()]
-    if rerun != published:
-        differing = sum(1 for a, b in zip(rerun, published, strict=True) if a != b)
-        problems.append(f"the re-run draw differs from the published ranking in {differing} of {len(rerun)} rows")
-    if "selected" in audit and int(audit["selected"]) != again.selected_count:
-        problems.append("the published number selected differs from the re-run draw")
-    return problems
-
-
-class _FanOut:
-    """Sends ``[applicant_id, outcome, rank]`` rows to the DrawQueue in chunks of ``size`` rows,
-    up to ten chunks per SendMessageBatch call (and under its 256 KB limit)."""
-
-    MAX_BATCH_BYTES = 200_000
-
-    def __init__(self, queue_url: str, kind: str, batch_id: str, size: int) -> None:
-        self.queue_url, self.kind, self.batch_id, self.size = queue_url, kind, batch_id, size
-        self.rows: list[list] = []
-        self.pending: list[str] = []
-        self.sent = 0
-
-    def add(self, row: list) -> None:
-        self.rows.append(row[:3])
-        if len(self.rows) >= self.size:
-            self._chunk()
-
-    def _chunk(self) -> None:
-        body = json.dumps({"kind": self.kind, "batch_id": self.batch_id, "rows": self.rows})
-        self.rows = []
-        if self.pending and (len(self.pending) == 10 or
-                             sum(map(len, self.pending)) + len(body) > self.MAX_BATCH_BYTES):
-            self._send()
-        self.pending.append(body)
-
-    def _send(self) -> None:
-        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(self.pending)]
-        reply = client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-        if reply.get("Failed"):  # the tick fails and runs again; chunks are idempotent
-            raise RuntimeError(f"{len(reply['Failed'])} fan-out chunks not queued")
-        self.sent += len(entries)
-        self.pending = []
-
-    def flush(self) -> None:
-        if self.rows:
-            self._chunk()
-        if self.pending:
-            self._send()
 
 
 class Batches:
@@ -519,13 +375,11 @@ class Batches:
                                 priority_share=float(meta.get("priority_share") or 0.0), province_quotas=quotas,
                                 commitment=meta["commitment"], secret=meta["secret"], ids=ids,
                                 provinces=provinces, flags=flags)
-        key = f"draws/{batch_id}.json"
-        fan_out = _FanOut(self.w.settings.draw_queue_url, "results", batch_id, self.w.settings.draw_chunk_size)
+        fan_out = self._fan_out("results", batch_id)
         with tempfile.SpooledTemporaryFile(max_size=64 * 2**20) as spool:
             write_audit(header, rows, spool, on_row=fan_out.add)
             spool.seek(0)
-            client("s3").upload_fileobj(spool, self.w.settings.audit_bucket, key,
-                                        ExtraArgs={"ContentType": "application/json"})
+            key = self._archive().upload(batch_id, spool)
         fan_out.flush()
         self.batches.advance(batch_id, "CLOSED", {"status": "DRAWN", "seed": header["seed"],
                                                   "participants_digest": header["participants_digest"],
@@ -536,19 +390,24 @@ class Batches:
                                           "selected": header["selected"], "chunks": fan_out.sent})
 
     def _announce(self, batch_id: str) -> None:
-        fan_out = _FanOut(self.w.settings.draw_queue_url, "announce", batch_id, self.w.settings.draw_chunk_size)
+        fan_out = self._fan_out("announce", batch_id)
         body = self._audit_body(batch_id)
         for row in audit_rows(body.iter_lines()):
             fan_out.add(row)
         fan_out.flush()
         self.batches.advance(batch_id, "DRAWN", {"status": "ANNOUNCED", "announced_at": clock.iso(clock.now())})
 
+    def _fan_out(self, kind: str, batch_id: str) -> DrawFanOut:
+        return DrawFanOut(self.w.settings.draw_queue_url, kind, batch_id, self.w.settings.draw_chunk_size)
+
+    def _archive(self) -> AuditArchive:
+        return AuditArchive(self.w.settings.audit_bucket)
+
     def _audit_body(self, batch_id: str) -> Any:
-        s3 = client("s3")
-        try:
-            return s3.get_object(Bucket=self.w.settings.audit_bucket, Key=f"draws/{batch_id}.json")["Body"]
-        except s3.exceptions.NoSuchKey:
-            raise NotFound("DRAW_NOT_FOUND") from None
+        body = self._archive().open(batch_id)
+        if body is None:
+            raise NotFound("DRAW_NOT_FOUND")
+        return body
 
     def read_audit(self, batch_id: str) -> dict:
         """The draw's audit record from S3, whole (``ranking``: ``[participant_id, outcome, rank,

@@ -39,19 +39,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from prakerja import clock
-from prakerja.adapters.crypto import Envelopes
+from prakerja.adapters.crypto import Envelopes, kk_aad, nik_aad
 from prakerja.adapters.outbox import Message
 from prakerja.adapters.quota import Quota
-from prakerja.api.errors import validation_issues
 from prakerja.domain import applicant as states
 from prakerja.domain.biodata import Biodata, check_biodata
 from prakerja.domain.eligibility import wib_date
-from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound, TooMany
+from prakerja.domain.errors import Conflict, FieldIssue, Forbidden, InvalidInput, NotFound, TooMany, validation_issues
 from prakerja.domain.nik import NikError, citizen_step, mask_nik, normalize_nik, parse_nik
 from prakerja.domain.regions import lookup_district
 from prakerja.services.consent import require_active
 from prakerja.services.lookups import verified_nik_holder
-from prakerja.services.nik_check import kk_aad, nik_aad
 from prakerja.services.security import lookup_key
 from prakerja.services.wiring import Wiring
 

@@ -48,7 +48,7 @@ from typing import Any, Literal, cast
 
 from prakerja import clock
 from prakerja.adapters.batches import BatchStore
-from prakerja.adapters.crypto import EnvelopeError, Envelopes
+from prakerja.adapters.crypto import EnvelopeError, Envelopes, nik_aad
 from prakerja.adapters.secrets import (
     MAX_AGE_SECONDS,
     Keys,
@@ -61,7 +61,6 @@ from prakerja.adapters.secrets import (
 from prakerja.domain.accounts import lookup_email
 from prakerja.domain.errors import Conflict, InvalidInput
 from prakerja.observability import logger
-from prakerja.services.nik_check import nik_aad
 from prakerja.services.security import lookup_key
 from prakerja.services.wiring import Wiring
 

@@ -62,7 +62,7 @@ from typing import Any
 
 from prakerja import clock
 from prakerja.adapters.circuit import CircuitBreaker, CircuitState
-from prakerja.adapters.crypto import EnvelopeError, Envelopes
+from prakerja.adapters.crypto import EnvelopeError, Envelopes, nik_aad
 from prakerja.adapters.funnel import marker_attribute
 from prakerja.adapters.ministry import Ministry, MinistryUnavailable
 from prakerja.adapters.nik_queue import NikQueue
@@ -100,16 +100,6 @@ def parse(body: str) -> tuple[str, int]:
 def request_id(applicant_id: str, version: int) -> str:
     """The deterministic ministry request id of one biodata version."""
     return f"{applicant_id}:{version}"
-
-
-def nik_aad(applicant_id: str) -> str:
-    """The associated data binding an applicant's NIK envelope to them."""
-    return f"{applicant_id}:nik"
-
-
-def kk_aad(applicant_id: str) -> str:
-    """The associated data binding an applicant's KK envelope to them."""
-    return f"{applicant_id}:kk"
 
 
 @dataclass(frozen=True)

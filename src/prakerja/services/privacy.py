@@ -357,7 +357,7 @@ class PersonalData:
 
 def _aad(applicant_id: str, field_name: str) -> str:
     """The envelope's associated data, as :func:`prakerja.services.nik_check.nik_aad` / ``kk_aad``."""
-    from prakerja.services.nik_check import kk_aad, nik_aad
+    from prakerja.adapters.crypto import kk_aad, nik_aad
 
     return nik_aad(applicant_id) if field_name == "nik" else kk_aad(applicant_id)
 
@@ -368,11 +368,7 @@ def _strip(item: dict, *drop: str) -> dict[str, Any]:
 
 
 def _batch_item(item: dict) -> dict[str, Any]:
-    parts = str(item["pk"]).split("#")  # BATCH#<id>#M#<shard> | BATCH#<id>#P#A#<id> | BATCH#<id>#P#N#<hmac>
-    if len(parts) >= 4 and parts[2] == "M":
-        return {"kind": "member", "batch_id": parts[1], **_strip(item)}
-    entry = {"A": "applicant id", "N": "NIK (keyed HMAC)"}.get(parts[3] if len(parts) > 3 else "", "unknown")
-    return {"kind": "priority_list_entry", "batch_id": parts[1], "entry": entry, **_strip(item)}
+    return BatchStore.parse_key(str(item["pk"])) | _strip(item)
 
 
 def _outbox(item: dict) -> dict[str, Any]:
