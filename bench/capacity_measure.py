@@ -601,6 +601,7 @@ class Driver:
         grant = self.call("POST", "/v1/me/documents/ktp", {"content_type": "image/jpeg"}, token=token)
         self._browser_upload(grant)
         self.drain("UploadQueue")
+        self.drain("KtpVerdictQueue")  # the parser's verdict -> the recorder (issue 16 item 11)
         started = self.call("POST", "/v1/me/assessment", token=token)
         ids = [q["question_id"] for q in started["questions"]]
         answers = self.best(ids)
