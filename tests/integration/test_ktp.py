@@ -352,3 +352,56 @@ def test_a_verdict_for_an_upload_never_issued_records_nothing_and_drops_its_outp
 def test_a_malformed_verdict_fails_back_to_the_queue(stack, body):
     assert stack.registry.invoke("KtpVerdictFunction", sqs_records(body)) == {
         "batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_a_failed_verdict_send_leaves_the_upload_so_the_retry_sends_it(stack, monkeypatch):
+    # Given a landed photo whose verdict cannot be queued the first time (SQS throttled)
+    token = verified_applicant(stack, "kirim@example.id")
+    grant = presign(stack, token)
+    upload(stack, grant, (PHOTOS / "jpg_hdr_iphone_hdr_YES.jpg").read_bytes())
+    event = stack.sqs_event("UploadQueue")
+    worker = stack.registry.module("KtpProcessFunction")
+    real_send = worker.check.send_verdict
+    calls = []
+
+    def flaky(body: str) -> None:
+        calls.append(body)
+        if len(calls) == 1:
+            raise RuntimeError("SQS throttled")
+        real_send(body)
+
+    monkeypatch.setattr(worker.check, "send_verdict", flaky)
+    # When the parser runs, fails, and the message comes back
+    assert stack.registry.invoke("KtpProcessFunction", event)["batchItemFailures"]
+    assert photo_keys(stack, grant["fields"]["key"].split("/")[1]), "the original must stay until its verdict is queued"
+    assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": []}
+    # Then the retry checked it again and queued the verdict, and the KTP is VALID
+    assert len(calls) == 2
+    stack.drain("KtpVerdictQueue", "KtpVerdictFunction")
+    assert ktp_status(stack, token)["status"] == "VALID"
+
+
+def test_a_recording_that_failed_half_way_is_redone_not_taken_for_a_duplicate(stack, monkeypatch):
+    # Given a VALID verdict whose profile write fails once (DynamoDB throttled)
+    from prakerja.adapters.applicants import ApplicantStore
+
+    token = verified_applicant(stack, "separuh@example.id")
+    grant = presign(stack, token)
+    upload(stack, grant, (PHOTOS / "jpg_hdr_iphone_hdr_YES.jpg").read_bytes())
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    event = stack.sqs_event("KtpVerdictQueue")
+    real = ApplicantStore.ktp_valid
+    failures = []
+
+    def flaky(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("DynamoDB throttled")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ApplicantStore, "ktp_valid", flaky)
+    # When the recorder fails, and the message comes back
+    assert stack.registry.invoke("KtpVerdictFunction", event)["batchItemFailures"]
+    assert stack.registry.invoke("KtpVerdictFunction", event) == {"batchItemFailures": []}
+    # Then the retry recorded the step: the photo is the applicant's KTP
+    assert ktp_status(stack, token)["status"] == "VALID"

@@ -199,8 +199,10 @@ class KtpPhotoCheck:
         """Check and normalise one landed object and queue its verdict. Returns what happened (for
         logs): ``ignored`` (not an upload key, or the object is gone: a redelivery after the
         clean-up), ``VALID`` or ``REJECTED:<code>``. Raises on I/O failures (the message then goes
-        back to the queue; a retry after the clean-up finds the object gone, so a verdict is sent
-        once per landed version, and the recorder ignores a duplicate anyway)."""
+        back to the queue). The original's versions are deleted only after the verdict is queued:
+        a failed send leaves the upload in place, so the retry checks it again and re-sends (the
+        recorder ignores a verdict it already recorded); nothing a citizen uploaded goes without
+        a verdict."""
         parts = landed.key.split("/")
         if not landed.key.startswith(UPLOAD_PREFIX) or len(parts) != 3 or not all(parts[1:]):
             return "ignored"
@@ -210,30 +212,32 @@ class KtpPhotoCheck:
             logger.info("upload gone", extra={"upload_id": upload_id})
             return "ignored"
         version = str(head.get("VersionId") or head.get("ETag", "")).strip('"')
-        outcome, reason = self._check(landed.key, version, int(head.get("ContentLength", 0)), applicant_id,
-                                      upload_id)
+        outcome, reason, clean_up = self._check(landed.key, version, int(head.get("ContentLength", 0)),
+                                                applicant_id, upload_id)
         # validated like any outside input (outcome and reason are checked against their codes)
         verdict = KtpVerdict.model_validate({
             "applicant_id": applicant_id, "upload_id": upload_id, "version": version, "outcome": outcome,
             "reason": reason, "output_key": output_key(applicant_id, upload_id) if reason is None else None})
         self.send_verdict(verdict.model_dump_json())
+        if clean_up:  # only now: before the send, a failure would have lost the verdict
+            self.photos.delete_all_versions(landed.key)
         return outcome if reason is None else f"{outcome}:{reason}"
 
-    def _check(self, key: str, version: str, size: int, applicant_id: str, upload_id: str) -> tuple[str, str | None]:
+    def _check(self, key: str, version: str, size: int, applicant_id: str,
+               upload_id: str) -> tuple[str, str | None, bool]:
+        """(outcome, reason, whether the original's versions go once the verdict is queued)."""
         if size < self.limits.min_bytes:
-            return "REJECTED", "TOO_SMALL"
+            return "REJECTED", "TOO_SMALL", False
         if size > self.limits.max_bytes:
-            return "REJECTED", "TOO_LARGE"
+            return "REJECTED", "TOO_LARGE", False
         data = self.photos.read(key, version_id=version if version and "-" not in version else None,
                                 limit=self.limits.max_bytes + 1)
         try:
             result = photo.normalise(data, self.limits)
         except photo.PhotoRejected as rejected:
-            self.photos.delete_all_versions(key)
-            return "REJECTED", rejected.code
+            return "REJECTED", rejected.code, True
         self.photos.write(output_key(applicant_id, upload_id), result.jpeg, "image/jpeg")
-        self.photos.delete_all_versions(key)
-        return "VALID", None
+        return "VALID", None, True
 
 
 class KtpVerdicts:
@@ -293,13 +297,18 @@ class KtpVerdicts:
         (an erased account gets nothing back). True when a VALID photo became the applicant's KTP."""
         store = self.w.store
         at = clock.iso(clock.now())
-        store.record_upload_outcome(applicant_id, upload["upload_id"], verdict.outcome, verdict.reason,
-                                    verdict.version, at)
         step = {"status": verdict.outcome, "reason": verdict.reason, "updated_at": at}
+        # the profile's step first, the upload's processed_version (the duplicate marker) last: if
+        # the second write fails, the retry finds no marker and writes the step again (both writes
+        # are safe to repeat), instead of taking a half-done recording for a duplicate
         if verdict.outcome == "VALID":
             # newest issued valid upload wins, whatever order verdicts arrive in
-            return store.ktp_valid(applicant_id, step, upload["sequence"],
-                                   output_key(applicant_id, upload["upload_id"]))
-        # a refused photo never replaces a valid KTP
-        store.ktp_refused(applicant_id, step)
-        return False
+            won = store.ktp_valid(applicant_id, step, upload["sequence"],
+                                  output_key(applicant_id, upload["upload_id"]))
+        else:
+            # a refused photo never replaces a valid KTP
+            store.ktp_refused(applicant_id, step)
+            won = False
+        store.record_upload_outcome(applicant_id, upload["upload_id"], verdict.outcome, verdict.reason,
+                                    verdict.version, at)
+        return won
