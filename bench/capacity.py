@@ -77,15 +77,21 @@ def _hours(seconds: float) -> str:
 
 def measured_tables(measured: dict[str, Any]) -> list[str]:
     """The measured table per route and per worker, as markdown lines."""
-    out = ["| route or worker | function (MB) | n | CPU ms median / p95 | Lambda ms (p95, arm64) | DynamoDB calls | "
-           "RCU | WCU | other AWS calls | log bytes |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| route or worker | function (MB) | n | CPU ms median / p95 | harness share | Lambda ms (p95, arm64) | "
+           "DynamoDB calls | RCU | WCU | other AWS calls | log bytes |", "|" + "---|" * 11]
     for label, row in sorted(measured["measured"].items(), key=lambda kv: (kv[1]["kind"] != "http", kv[0])):
         r, w = _units(row)
         per = f" (per {row['records_per_invocation']:g} msg)" if row["kind"] == "sqs" else ""
         out.append(f"| `{label}`{per} | {row['function']} ({row['memory_mb']}) | {row['invocations']} | "
-                   f"{row['cpu_ms']['median']:.1f} / {row['cpu_ms']['p95']:.1f} | {cp.duration_ms(row):.0f} | "
+                   f"{row['cpu_ms']['median']:.1f} / {row['cpu_ms']['p95']:.1f} | {_share(row)} | "
+                   f"{cp.duration_ms(row):.0f} | "
                    f"{_dyn_calls(row['calls'])} | {r:g} | {w:g} | {_calls(row['calls'])} | {row['log_bytes']:g} |")
     return out
+
+
+def _share(row: dict[str, Any]) -> str:
+    share = cp.harness_share(row)
+    return f"{share:.0%}" + (" (emulator-dominated)" if share > cp.HARNESS_SHARE_MARK else "")
 
 
 def key_table(measured: dict[str, Any]) -> list[str]:
@@ -125,7 +131,13 @@ def render(measured: dict[str, Any], facts: dict[str, Any], mix: cp.Mix | None =
         "request processing and the recorder's bookkeeping, timed per thread): "
         f"{h['overhead_ms_per_aws_call']:.2f} ms per AWS call over {h['aws_calls']:,} calls in this run "
         "(subtracted). On 2 shared cores with other jobs running; CPU time, which load inflates less than wall "
-        "time. Machine-dependent; everything else below is not.",
+        "time. Machine-dependent; everything else below is not. The *harness share* column is the part of each "
+        "row's measured CPU that was the harness's: above "
+        f"{cp.HARNESS_SHARE_MARK:.0%} a row is marked *emulator-dominated* (its own CPU is the small remainder "
+        f"of a large subtraction: its count and unit figures hold, its CPU figure is rough). In this run the "
+        f"harness was {cp.run_harness_share(measured):.1%} of all CPU measured inside handlers; a run above "
+        f"{cp.HARNESS_SHARE_LIMIT:.0%} is refused (`make capacity` writes nothing and says why): it would have "
+        "measured the emulator, not the design.",
         "- **DynamoDB units**: computed from item sizes by DynamoDB's rules (`bench/capacity_units.py`: 1 WCU per "
         "1 KB written, the larger of before and after; 1 RCU per 4 KB strongly consistent, half eventually; 2x in "
         "transactions; index writes by the GSI rules). moto 5.2.5 answers `ReturnConsumedCapacity` with fixed "
@@ -364,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         import capacity_measure
 
         measured = capacity_measure.measure(args.journeys or capacity_measure.JOURNEYS)
+        reason = cp.refusal(measured)
+        if reason:
+            print(f"capacity: refused {reason}; nothing written (re-run on a quieter machine)")
+            return 2
         MEASURED.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     measured = json.loads(MEASURED.read_text(encoding="utf-8"))
     doc, block = render(measured, facts)

@@ -36,6 +36,43 @@ SQS_REQUESTS_PER_MESSAGE = 3.0
 LAMBDA_PLATFORM_LOG_BYTES = 350
 #: head-room on every "needed" figure (a quota is asked for at need x HEADROOM)
 HEADROOM = 1.5
+#: the emulator's share of the CPU measured inside the handlers above which a figure is the small
+#: remainder of a large subtraction: a row over it is marked in docs/capacity.md, a run over it as a whole
+#: is refused (``refusal``), because its CPU figures would measure moto rather than the design
+HARNESS_SHARE_LIMIT = 0.95
+#: a row's share above which docs/capacity.md marks its CPU figure as emulator-dominated (less than a
+#: tenth of what was measured is the handler's own)
+HARNESS_SHARE_MARK = 0.9
+
+
+def harness_share(row: dict[str, Any]) -> float:
+    """The share (0..1) of one row's measured CPU that was the harness's (moto, the recorder), not
+    the handler's: ``harness_overhead_ms_mean / raw_cpu_ms.mean`` from the measured table."""
+    raw = row["raw_cpu_ms"]["mean"]
+    return 1.0 if raw <= 0 else max(0.0, min(1.0, row["harness_overhead_ms_mean"] / raw))
+
+
+def run_harness_share(measured: dict[str, Any]) -> float:
+    """The harness's share of all CPU measured inside handlers in the run (rows weighted by their
+    invocation counts), 0..1."""
+    raw = sum(r["raw_cpu_ms"]["mean"] * r["invocations"] for r in measured["measured"].values())
+    over = sum(r["harness_overhead_ms_mean"] * r["invocations"] for r in measured["measured"].values())
+    return 1.0 if raw <= 0 else max(0.0, min(1.0, over / raw))
+
+
+def refusal(measured: dict[str, Any], limit: float = HARNESS_SHARE_LIMIT) -> str | None:
+    """Why the measured table must not be used (``make capacity`` then writes nothing), or None.
+
+    The CPU figures are what is left after subtracting the harness's own work, timed inside each
+    handler. When the harness is more than ``limit`` of all that was measured (a slowed or
+    overloaded emulator, or a handler that barely runs code of its own), the remainder is within
+    the noise of the subtraction: the run measured the emulator, not the design."""
+    share = run_harness_share(measured)
+    if share > limit:
+        return (f"harness_share={share:.3f} above {limit:g}: moto and the recorder were {share:.1%} of the CPU "
+                "measured inside the handlers, so the figures would measure the emulator, not the design")
+    return None
+
 
 
 @dataclass(frozen=True)

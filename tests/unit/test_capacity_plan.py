@@ -69,3 +69,44 @@ def test_more_status_polls_in_the_mix_raise_the_status_limit_only():
     assert after["StatusBurstLimit"] > before["StatusBurstLimit"]
     assert {k: v for k, v in after.items() if not k.startswith("Status")} == {
         k: v for k, v in before.items() if not k.startswith("Status")}
+
+
+def _with_harness(measured: dict, extra_overhead_ms: float) -> dict:
+    """The table as a run whose harness spent ``extra_overhead_ms`` more per invocation would give."""
+    out = json.loads(json.dumps(measured))
+    for row in out["measured"].values():
+        row["harness_overhead_ms_mean"] += extra_overhead_ms
+        row["raw_cpu_ms"]["mean"] += extra_overhead_ms
+    return out
+
+
+def test_the_committed_measurement_is_not_refused_and_a_harness_dominated_one_is():
+    assert cp.refusal(MEASURED) is None
+    assert cp.run_harness_share(MEASURED) < cp.HARNESS_SHARE_LIMIT
+    slowed = _with_harness(MEASURED, 2000.0)
+    reason = cp.refusal(slowed)
+    assert reason is not None and "emulator" in reason
+    assert cp.run_harness_share(slowed) > cp.HARNESS_SHARE_LIMIT
+
+
+def test_make_capacity_writes_nothing_when_the_run_measured_the_emulator(monkeypatch, tmp_path, capsys):
+    import capacity_measure
+
+    slowed = _with_harness(MEASURED, 2000.0)
+    monkeypatch.setattr(capacity_measure, "measure", lambda journeys: slowed)
+    for name in ("MEASURED", "DOC", "RUNBOOK"):
+        monkeypatch.setattr(capacity, name, tmp_path / name)
+    assert capacity.main(["--journeys", "1"]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert capsys.readouterr().out.startswith("capacity: refused harness_share=")
+
+
+def test_a_row_mostly_harness_is_marked_emulator_dominated_in_the_docs():
+    label = "GET /v1/me"
+    row = json.loads(json.dumps(MEASURED["measured"][label]))
+    row["harness_overhead_ms_mean"] = row["raw_cpu_ms"]["mean"] * 0.97
+    assert cp.harness_share(row) > cp.HARNESS_SHARE_MARK
+    lines = capacity.measured_tables({"measured": {label: row}})
+    assert "(emulator-dominated)" in lines[-1]
+    row["harness_overhead_ms_mean"] = row["raw_cpu_ms"]["mean"] * 0.5
+    assert "(emulator-dominated)" not in capacity.measured_tables({"measured": {label: row}})[-1]
