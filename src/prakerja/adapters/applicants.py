@@ -384,6 +384,16 @@ class ApplicantStore:
         return {"Update": _update(self.name, {"pk": app_pk(applicant_id), "sk": sk}, values, condition,
                                   cond_values, cond_names)}
 
+    def remove_attribute(self, applicant_id: str, sk: str, name: str) -> None:
+        """Remove one top-level attribute of one of the applicant's items (one UpdateItem; a
+        missing item, which it never creates, or attribute is no error)."""
+        try:
+            self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": sk}, UpdateExpression="REMOVE #a",
+                               ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames={"#a": name})
+        except Exception as exc:
+            if not is_condition_failure(exc):
+                raise
+
     def memberships(self, applicant_id: str) -> list[dict]:
         """The applicant's batch memberships (MEMBER#... items), oldest first by join time."""
         condition = Key("pk").eq(app_pk(applicant_id)) & Key("sk").begins_with("MEMBER#")

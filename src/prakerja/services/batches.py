@@ -454,7 +454,19 @@ class Batches:
         message = mail.email_message(mail.BULK, "batch_result", mail_address(profile["email"]),
                                      {"batch_id": batch_id, "result": outcome,
                                       "base": self.w.settings.public_base_url}, ref=f"{applicant_id}:{batch_id}")
-        # the chunk message itself is the durable record: send directly, then mark notified
-        self.w.outbox.send(message)
-        store.transact([store.update_item(applicant_id, f"MEMBER#{batch_id}",
-                                          {"notified_at": clock.iso(clock.now())})])
+        # the chunk message itself is the durable record. Marked notified first (conditionally:
+        # a redelivered chunk or a racing copy sends nothing), then sent; a failed send takes the
+        # mark back before the chunk is retried. Sending first and marking after sent the email
+        # again whenever the mark failed (DynamoDB throttled after SQS accepted: issue 15). The
+        # cost: a process dying between the mark and the send loses that email (its result still
+        # shows in the status); one more UpdateItem only when the send fails.
+        member_sk = f"MEMBER#{batch_id}"
+        if not store.transact([store.update_item(applicant_id, member_sk, {"notified_at": clock.iso(clock.now())},
+                                                 condition="attribute_exists(pk) AND "
+                                                           "attribute_not_exists(notified_at)")]):
+            return
+        try:
+            self.w.outbox.send(message)
+        except Exception:
+            store.remove_attribute(applicant_id, member_sk, "notified_at")
+            raise
