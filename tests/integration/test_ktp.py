@@ -108,7 +108,8 @@ def test_the_same_event_twice_is_processed_once(stack):
     first = stack.registry.invoke("KtpProcessFunction", event)
     second = stack.registry.invoke("KtpProcessFunction", event)
     assert first == second == {"batchItemFailures": []}
-    assert stack.drain("KtpVerdictQueue", "KtpVerdictFunction") == 1  # the second found the original gone
+    # the first sent its PROCESSING notice and its verdict; the second found the original gone
+    assert stack.drain("KtpVerdictQueue", "KtpVerdictFunction") == 2
     assert ktp_status(stack, token)["status"] == "VALID"
 
 
@@ -293,12 +294,16 @@ def test_the_parser_queues_a_verdict_without_personal_data_and_the_recorder_reco
     upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
     # When the parser has run but the recorder has not
     assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
-    # Then the status is unchanged, and the queued verdict holds ids, version, outcome and key only
+    # Then the status is unchanged, and the queued notice and verdict hold ids, version, outcome
+    # and key only
     assert ktp_status(stack, token)["status"] == "NOT_STARTED"
     event = stack.sqs_event("KtpVerdictQueue")
-    [body] = [json.loads(r["body"]) for r in event["Records"]]
-    assert set(body) == {"applicant_id", "upload_id", "version", "outcome", "reason", "output_key"}
-    assert (body["outcome"], body["reason"], body["upload_id"]) == ("VALID", None, grant["upload_id"])
+    bodies = sorted((json.loads(r["body"]) for r in event["Records"]), key=lambda b: b["outcome"])
+    assert [b["outcome"] for b in bodies] == ["PROCESSING", "VALID"]
+    for body in bodies:
+        assert set(body) == {"applicant_id", "upload_id", "version", "outcome", "reason", "output_key"}
+    assert (bodies[0]["reason"], bodies[0]["output_key"], bodies[0]["upload_id"]) == (None, None, grant["upload_id"])
+    assert (bodies[1]["reason"], bodies[1]["upload_id"]) == (None, grant["upload_id"])
     # And once recorded the KTP is VALID
     assert stack.registry.invoke("KtpVerdictFunction", event) == {"batchItemFailures": []}
     assert ktp_status(stack, token)["status"] == "VALID"
@@ -365,8 +370,9 @@ def test_a_failed_verdict_send_leaves_the_upload_so_the_retry_sends_it(stack, mo
     calls = []
 
     def flaky(body: str) -> None:
-        calls.append(body)
-        if len(calls) == 1:
+        outcome = json.loads(body)["outcome"]
+        calls.append(outcome)
+        if calls.count("VALID") == 1 and outcome == "VALID":  # the first verdict (not the notice)
             raise RuntimeError("SQS throttled")
         real_send(body)
 
@@ -375,8 +381,8 @@ def test_a_failed_verdict_send_leaves_the_upload_so_the_retry_sends_it(stack, mo
     assert stack.registry.invoke("KtpProcessFunction", event)["batchItemFailures"]
     assert photo_keys(stack, grant["fields"]["key"].split("/")[1]), "the original must stay until its verdict is queued"
     assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": []}
-    # Then the retry checked it again and queued the verdict, and the KTP is VALID
-    assert len(calls) == 2
+    # Then the retry checked it again and queued the verdict (each run its notice first), and the KTP is VALID
+    assert calls == ["PROCESSING", "VALID", "PROCESSING", "VALID"]
     stack.drain("KtpVerdictQueue", "KtpVerdictFunction")
     assert ktp_status(stack, token)["status"] == "VALID"
 
@@ -404,4 +410,159 @@ def test_a_recording_that_failed_half_way_is_redone_not_taken_for_a_duplicate(st
     assert stack.registry.invoke("KtpVerdictFunction", event)["batchItemFailures"]
     assert stack.registry.invoke("KtpVerdictFunction", event) == {"batchItemFailures": []}
     # Then the retry recorded the step: the photo is the applicant's KTP
+    assert ktp_status(stack, token)["status"] == "VALID"
+
+
+# ---------------------------------------------------------------- PROCESSING while the photo is checked (issue 16)
+def queued(stack) -> dict[str, dict]:
+    """The records on KtpVerdictQueue by outcome (they stay in flight until released)."""
+    return {json.loads(r["body"])["outcome"]: r for r in stack.sqs_event("KtpVerdictQueue")["Records"]}
+
+
+def record_one(stack, record: dict) -> None:
+    """The recorder on one queued record, which it must accept (nothing to retry)."""
+    assert stack.registry.invoke("KtpVerdictFunction", {"Records": [record]}) == {"batchItemFailures": []}
+
+
+def test_the_status_shows_processing_while_the_parser_checks_the_photo(stack, monkeypatch):
+    # Given a landed photo, and a recorder that keeps up with the queue while the parser decodes
+    from prakerja.domain import photo
+
+    token = verified_applicant(stack, "sedang@example.id")
+    grant = presign(stack, token)
+    upload(stack, grant, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
+    normalise, seen = photo.normalise, []
+
+    def normalise_meanwhile(*args, **kwargs):
+        stack.drain("KtpVerdictQueue", "KtpVerdictFunction")  # what was queued before the decode
+        seen.append(ktp_status(stack, token))
+        return normalise(*args, **kwargs)
+
+    monkeypatch.setattr(photo, "normalise", normalise_meanwhile)
+    # When the parser runs
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    # Then while it decoded, the step was PROCESSING, and once the verdict is recorded it is VALID
+    assert [(s["status"], s["reason"]) for s in seen] == [("PROCESSING", None)]
+    assert "upload_seq" not in seen[0]  # the recorder's ordering detail is not in the reply
+    stack.drain("KtpVerdictQueue", "KtpVerdictFunction")
+    assert (ktp_status(stack, token)["status"], ktp_status(stack, token)["reason"]) == ("VALID", None)
+
+
+@pytest.mark.parametrize(("photo", "status", "reason"), [
+    ("jpg_gps_DSCN0010.jpg", "VALID", None),
+    ("jpg_truncated_phone.jpg", "REJECTED", "CORRUPT"),
+])
+def test_a_processing_notice_delivered_after_its_verdict_changes_nothing(stack, photo, status, reason):
+    # Given a photo whose verdict the recorder got before the parser's PROCESSING notice
+    token = verified_applicant(stack, f"telat-{status.lower()}@example.id")
+    upload(stack, presign(stack, token), (PHOTOS / photo).read_bytes())
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    records = queued(stack)
+    record_one(stack, records[status])
+    before = ktp_status(stack, token)
+    assert (before["status"], before["reason"]) == (status, reason)
+    # When the notice arrives late, and again (a duplicate delivery)
+    record_one(stack, records["PROCESSING"])
+    record_one(stack, records["PROCESSING"])
+    # Then the verdict stays
+    assert ktp_status(stack, token) == before
+
+
+def test_a_processing_notice_in_the_window_before_the_recorded_marker_changes_nothing(stack, monkeypatch):
+    # Given a REJECTED verdict whose step is written but whose "recorded" marker write fails once
+    # (the recorder writes the marker last), so the upload does not look recorded yet
+    from prakerja.adapters.applicants import ApplicantStore
+
+    token = verified_applicant(stack, "celah@example.id")
+    upload(stack, presign(stack, token), (PHOTOS / "jpg_truncated_phone.jpg").read_bytes())
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    records = queued(stack)
+    real, failures = ApplicantStore.record_upload_outcome, []
+
+    def flaky(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("DynamoDB throttled")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ApplicantStore, "record_upload_outcome", flaky)
+    assert stack.registry.invoke("KtpVerdictFunction", {"Records": [records["REJECTED"]]})["batchItemFailures"]
+    assert ktp_status(stack, token)["status"] == "REJECTED"
+    # When the PROCESSING notice arrives in that window
+    record_one(stack, records["PROCESSING"])
+    # Then the step still shows the verdict, and the verdict's retry completes the recording
+    assert (ktp_status(stack, token)["status"], ktp_status(stack, token)["reason"]) == ("REJECTED", "CORRUPT")
+    record_one(stack, records["REJECTED"])
+    assert (ktp_status(stack, token)["status"], ktp_status(stack, token)["reason"]) == ("REJECTED", "CORRUPT")
+
+
+def test_a_processing_notice_of_an_older_upload_leaves_the_newer_uploads_outcome(stack):
+    # Given two uploads issued, the newer refused and recorded
+    token = verified_applicant(stack, "lama@example.id")
+    older, newer = presign(stack, token), presign(stack, token)
+    upload(stack, newer, (PHOTOS / "jpg_truncated_phone.jpg").read_bytes())
+    assert drain_ktp(stack) >= 1
+    before = ktp_status(stack, token)
+    assert (before["status"], before["reason"]) == ("REJECTED", "CORRUPT")
+    # When the older upload lands late and its PROCESSING notice is recorded
+    upload(stack, older, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    records = queued(stack)
+    record_one(stack, records["PROCESSING"])
+    # Then the newer upload's outcome stays
+    assert ktp_status(stack, token) == before
+    # And the older one's VALID verdict still makes it the KTP (the newest issued valid upload)
+    record_one(stack, records["VALID"])
+    assert ktp_status(stack, token)["status"] == "VALID"
+
+
+def test_an_older_uploads_refusal_leaves_the_newer_upload_being_checked(stack):
+    # Given two uploads issued, the newer being checked (its notice recorded, its verdict not yet)
+    token = verified_applicant(stack, "urut@example.id")
+    older, newer = presign(stack, token), presign(stack, token)
+    upload(stack, newer, (PHOTOS / "jpg_gps_DSCN0010.jpg").read_bytes())
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    newer_records = queued(stack)
+    record_one(stack, newer_records["PROCESSING"])
+    assert ktp_status(stack, token)["status"] == "PROCESSING"
+    # When the older upload's refusal is recorded meanwhile
+    upload(stack, older, (PHOTOS / "jpg_truncated_phone.jpg").read_bytes())
+    assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
+    older_records = {json.loads(r["body"])["upload_id"]: r for r in stack.sqs_event("KtpVerdictQueue")["Records"]
+                     if json.loads(r["body"])["outcome"] == "REJECTED"}
+    record_one(stack, older_records[older["upload_id"]])
+    # Then the step still shows the newer upload being checked, and then its verdict
+    assert ktp_status(stack, token)["status"] == "PROCESSING"
+    record_one(stack, newer_records["VALID"])
+    assert ktp_status(stack, token)["status"] == "VALID"
+
+
+def test_a_failed_processing_send_still_ends_with_the_verdict_recorded(stack, monkeypatch):
+    # Given a landed photo whose PROCESSING notice cannot be queued (SQS throttled, first send only)
+    token = verified_applicant(stack, "gagal@example.id")
+    grant = presign(stack, token)
+    applicant_id = grant["fields"]["key"].split("/")[1]
+    upload(stack, grant, (PHOTOS / "jpg_hdr_iphone_hdr_YES.jpg").read_bytes())
+    worker = stack.registry.module("KtpProcessFunction")
+    real_send = worker.check.send_verdict
+    sent: list[str] = []
+
+    def flaky(body: str) -> None:
+        sent.append(json.loads(body)["outcome"])
+        if len(sent) == 1:
+            raise RuntimeError("SQS throttled")
+        real_send(body)
+
+    monkeypatch.setattr(worker.check, "send_verdict", flaky)
+    # When the parser runs
+    event = stack.sqs_event("UploadQueue")
+    assert stack.registry.invoke("KtpProcessFunction", event) == {"batchItemFailures": []}
+    # Then it went on: the verdict was queued and only then the original deleted
+    assert sent == ["PROCESSING", "VALID"]
+    on_queue = stack.sqs_event("KtpVerdictQueue")
+    assert [json.loads(r["body"])["outcome"] for r in on_queue["Records"]] == ["VALID"]
+    assert photo_keys(stack, applicant_id) == [f"ktp/{applicant_id}/{grant['upload_id']}.jpg"]
+    # And the recorder records it: nothing lost
+    stack.release("KtpVerdictQueue", on_queue)
+    assert stack.drain("KtpVerdictQueue", "KtpVerdictFunction") == 1
     assert ktp_status(stack, token)["status"] == "VALID"

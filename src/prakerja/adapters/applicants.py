@@ -349,13 +349,31 @@ class ApplicantStore:
             {"#pk": "pk", "#seq": "ktp_sequence", "#key": "ktp_key"},
             {":step": step, ":seq": sequence, ":key": output_key})
 
-    def ktp_refused(self, applicant_id: str, step: dict) -> bool:
-        """Record a refused upload as ``steps.ktp = step``, only if the profile exists and its
-        KTP is not VALID (a refused photo never replaces a valid KTP). False otherwise."""
+    def ktp_refused(self, applicant_id: str, step: dict, sequence: int) -> bool:
+        """Record a refused upload (issued ``sequence``) as ``steps.ktp = step``, only if the
+        profile exists, its KTP is not VALID (a refused photo never replaces a valid KTP) and the
+        step does not show a later-issued upload (``steps.ktp.upload_seq`` absent or at most
+        ``sequence``). False otherwise."""
         return self._conditional_update(
             {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.ktp = :step",
-            "attribute_exists(#pk) AND NOT steps.ktp.#st = :valid",
-            {"#pk": "pk", "#st": "status"}, {":step": step, ":valid": "VALID"})
+            "attribute_exists(#pk) AND NOT steps.ktp.#st = :valid"
+            " AND (attribute_not_exists(steps.ktp.upload_seq) OR steps.ktp.upload_seq <= :seq)",
+            {"#pk": "pk", "#st": "status"}, {":step": step, ":valid": "VALID", ":seq": sequence})
+
+    def ktp_processing(self, applicant_id: str, step: dict, sequence: int, from_statuses: frozenset[str]) -> bool:
+        """Show the upload issued ``sequence`` as being checked (``steps.ktp = step``, a PROCESSING
+        step), only if the profile exists, the step's status is one of ``from_statuses`` (the
+        state machine's: never over a VALID KTP) and the step shows no outcome or notice of this
+        upload or a later-issued one (``steps.ktp.upload_seq`` absent or below ``sequence``). So
+        a notice that arrives after its upload's verdict, or one of an older upload, writes
+        nothing. False otherwise. One conditional UpdateItem (about 1 WCU, whatever the outcome)."""
+        statuses = sorted(from_statuses)
+        values: dict[str, Any] = {f":f{i}": status for i, status in enumerate(statuses)}
+        return self._conditional_update(
+            {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.ktp = :step",
+            f"attribute_exists(#pk) AND steps.ktp.#st IN ({', '.join(values)})"
+            " AND (attribute_not_exists(steps.ktp.upload_seq) OR steps.ktp.upload_seq < :seq)",
+            {"#pk": "pk", "#st": "status"}, {":step": step, ":seq": sequence, **values})
 
     # ------------------------------------------------------------------ generic sub-items
     def get_item(self, applicant_id: str, sk: str) -> dict | None:

@@ -9,6 +9,14 @@ DESIGN.md section 4::
     assessment: NOT_STARTED -> IN_PROGRESS -> PASSED | FAILED
     batch:      NOT_JOINED -> JOINED(n) -> SELECTED(n) | NOT_SELECTED(n) -> may join n+1
 
+KTP (issue 16, the photo parser and its recorder): PROCESSING is shown from the parser's notice,
+sent before it decodes the photo, and only while that upload's verdict is not recorded; the notice
+is best effort and SQS keeps no order, so a verdict may also come straight from NOT_STARTED (or the
+previous outcome). A VALID KTP never goes back to PROCESSING (a new upload keeps it shown until its
+own verdict, and a refused one never replaces it). Each write of the step records which upload it
+shows (``upload_seq``, the upload's sequence number): a notice or refusal of an older upload does
+not replace a later one's, and the newest issued valid upload is the KTP.
+
 Biodata and the test need a verified email; joining a batch needs every step done. The test may
 be taken while the NIK check is pending (a slow ministry never blocks a citizen's progress).
 Storage enforces each transition with a conditional write on the allowed ``from`` statuses.
@@ -37,9 +45,10 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         "PENDING": frozenset({"UNDELIVERABLE", "VERIFIED", "PENDING"}),
     },
     "ktp": {
-        "PROCESSING": frozenset({"NOT_STARTED", "PROCESSING", "VALID", "REJECTED"}),
-        "VALID": frozenset({"PROCESSING", "VALID", "REJECTED"}),
-        "REJECTED": frozenset({"PROCESSING", "REJECTED"}),
+        # PROCESSING over PROCESSING or REJECTED: of an older upload only (the upload_seq condition)
+        "PROCESSING": frozenset({"NOT_STARTED", "PROCESSING", "REJECTED"}),
+        "VALID": frozenset({"NOT_STARTED", "PROCESSING", "VALID", "REJECTED"}),
+        "REJECTED": frozenset({"NOT_STARTED", "PROCESSING", "REJECTED"}),
     },
     "nik": {
         "PENDING": frozenset({"NOT_STARTED", "PENDING", "REJECTED"}),

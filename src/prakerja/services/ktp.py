@@ -154,16 +154,19 @@ class KtpVerdict(BaseModel):
     ``applicant_id`` and ``upload_id`` come from the object key (the server chose both at
     presign), ``version`` is the S3 version (or ETag) that was checked, ``outcome`` VALID or
     REJECTED with ``reason`` (a REJECTED code, None when VALID) and ``output_key`` the normalised
-    JPEG's key (``ktp/<applicant_id>/<upload_id>.jpg``; None when REJECTED). The upload's
-    sequence number is not in it: the recorder reads it from the upload item (the parser cannot,
-    and a compromised parser's word on it would not be trusted)."""
+    JPEG's key (``ktp/<applicant_id>/<upload_id>.jpg``; None when REJECTED). ``outcome``
+    PROCESSING (no reason, no output key) is the parser's notice, sent before it decodes the
+    photo, that the upload is being checked: the recorder shows it only while that upload's
+    verdict is not recorded (:meth:`KtpVerdicts.record`). The upload's sequence number is not in
+    it: the recorder reads it from the upload item (the parser cannot, and a compromised parser's
+    word on it would not be trusted)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     applicant_id: str = Field(pattern=_ID, max_length=64)
     upload_id: str = Field(pattern=_ID, max_length=64)
     version: str = Field(min_length=1, max_length=1024, pattern=r"^[\x21-\x7e]+$")
-    outcome: Literal["VALID", "REJECTED"]
+    outcome: Literal["PROCESSING", "VALID", "REJECTED"]
     reason: Literal["TOO_SMALL", "TOO_LARGE", "UNSUPPORTED_TYPE", "CORRUPT", "LOW_RESOLUTION"] | None = None
     output_key: str | None = Field(None, max_length=256)
 
@@ -172,6 +175,9 @@ class KtpVerdict(BaseModel):
         if self.outcome == "VALID":
             if self.reason is not None or self.output_key != output_key(self.applicant_id, self.upload_id):
                 raise ValueError("a VALID verdict names its own output key and no reason")
+        elif self.outcome == "PROCESSING":
+            if self.reason is not None or self.output_key is not None:
+                raise ValueError("a PROCESSING notice names no reason and no output")
         elif self.reason is None or self.output_key is not None:
             raise ValueError("a REJECTED verdict names a reason and no output")
         return self
@@ -189,8 +195,9 @@ class KtpVerdict(BaseModel):
 class KtpPhotoCheck:
     """The photo parser (KtpProcessFunction): decodes, validates and normalises what landed, and
     hands its verdict on. It has no table access at all (issue 16 item 11, the split): it reads the
-    upload, writes the normalised JPEG, deletes the original's versions and sends the verdict
-    with ``send_verdict`` (one SQS message, a :class:`KtpVerdict`'s JSON)."""
+    upload, writes the normalised JPEG, deletes the original's versions and sends, with
+    ``send_verdict`` (one SQS message each, a :class:`KtpVerdict`'s JSON), a PROCESSING notice
+    before it decodes the photo and the verdict once it has."""
 
     def __init__(self, photos: PhotoStore, limits: photo.Limits, send_verdict: Callable[[str], None]) -> None:
         self.photos, self.limits, self.send_verdict = photos, limits, send_verdict
@@ -202,7 +209,12 @@ class KtpPhotoCheck:
         back to the queue). The original's versions are deleted only after the verdict is queued:
         a failed send leaves the upload in place, so the retry checks it again and re-sends (the
         recorder ignores a verdict it already recorded); nothing a citizen uploaded goes without
-        a verdict."""
+        a verdict.
+
+        Before the decode (a photo within the size limits), a PROCESSING notice is queued so the
+        status shows the photo is being checked: one more ``SendMessage`` per photo. It is best
+        effort: a failed send is logged (ids only) and the check goes on; the verdict, which is
+        what matters, is sent as above."""
         parts = landed.key.split("/")
         if not landed.key.startswith(UPLOAD_PREFIX) or len(parts) != 3 or not all(parts[1:]):
             return "ignored"
@@ -230,6 +242,7 @@ class KtpPhotoCheck:
             return "REJECTED", "TOO_SMALL", False
         if size > self.limits.max_bytes:
             return "REJECTED", "TOO_LARGE", False
+        self._notify_processing(applicant_id, upload_id, version)
         data = self.photos.read(key, version_id=version if version and "-" not in version else None,
                                 limit=self.limits.max_bytes + 1)
         try:
@@ -238,6 +251,16 @@ class KtpPhotoCheck:
             return "REJECTED", rejected.code, True
         self.photos.write(output_key(applicant_id, upload_id), result.jpeg, "image/jpeg")
         return "VALID", None, True
+
+    def _notify_processing(self, applicant_id: str, upload_id: str, version: str) -> None:
+        """Queue the PROCESSING notice; a failure is logged and swallowed (the status then goes
+        straight to the verdict, as it does when the notice arrives late)."""
+        notice = KtpVerdict(applicant_id=applicant_id, upload_id=upload_id, version=version, outcome="PROCESSING")
+        try:
+            self.send_verdict(notice.model_dump_json())
+        except Exception as exc:  # noqa: BLE001 - best effort by design: never blocks the check
+            logger.warning("processing notice not queued", extra={"upload_id": upload_id,
+                                                                  "error": type(exc).__name__})
 
 
 class KtpVerdicts:
@@ -250,7 +273,8 @@ class KtpVerdicts:
     def record(self, verdict: KtpVerdict) -> str:
         """Record one verdict. Returns what happened (for logs): ``ignored`` (no such upload was
         issued), ``duplicate`` (this version's outcome is already recorded), ``account_gone``,
-        ``VALID`` or ``REJECTED:<code>``. Raises on I/O failures (the message goes back to the queue).
+        ``VALID`` or ``REJECTED:<code>``; for a PROCESSING notice see :meth:`processing`. Raises on
+        I/O failures (the message goes back to the queue).
 
         Out-of-order and repeated verdicts are harmless: a verdict of a version already recorded
         is ignored, the newest issued valid upload wins (``ktp_valid``'s sequence condition, the
@@ -262,8 +286,11 @@ class KtpVerdicts:
 
         Least privilege (issue 16 item 11): only the narrow adapter calls
         (:meth:`ApplicantStore.has_profile`, ``upload_progress``, ``record_upload_outcome``,
-        ``ktp_valid``, ``ktp_refused`` and the funnel's ``ktp_valid`` count), which its IAM grant
+        ``ktp_valid``, ``ktp_refused``, ``ktp_processing`` and the funnel's ``ktp_valid`` count),
+        which its IAM grant
         (template.yaml, ``dynamodb:Attributes``) allows; no profile attribute is read."""
+        if verdict.outcome == "PROCESSING":
+            return self.processing(verdict)
         applicant_id, upload_id = verdict.applicant_id, verdict.upload_id
         if not self.w.store.has_profile(applicant_id):
             self._drop(applicant_id, upload_id)
@@ -288,6 +315,33 @@ class KtpVerdicts:
             self.w.funnel.outcome("KtpRejected")
         return verdict.outcome if verdict.reason is None else f"{verdict.outcome}:{verdict.reason}"
 
+    def processing(self, notice: KtpVerdict) -> str:
+        """Show the KTP step as PROCESSING for the upload the parser is checking. Returns
+        ``ignored`` (no such upload was issued, or the account is gone), ``late`` (this version's
+        verdict is already recorded), ``stale`` (the step already shows this upload, a later one,
+        or a VALID KTP) or ``PROCESSING``. Deletes nothing: the parser is still at work, and its
+        verdict does the clean-up.
+
+        Out-of-order delivery is harmless (SQS standard queues keep no order): the write is
+        conditional on the step not being VALID and not already showing this upload or a
+        later-issued one (``steps.ktp.upload_seq``, which every write of the step sets to the
+        upload's sequence number), so a notice that arrives after its verdict, even in the window
+        where the verdict's step is written and its "recorded" marker not yet, or a notice of an
+        older upload, changes nothing. Costs one GetItem of the upload (projection) and one
+        conditional UpdateItem of the profile (about 1 WCU, also when the condition fails)."""
+        applicant_id, upload_id = notice.applicant_id, notice.upload_id
+        upload = self.w.store.upload_progress(applicant_id, upload_id)
+        if upload is None:
+            logger.info("upload not known", extra={"upload_id": upload_id})
+            return "ignored"
+        if upload.get("processed_version") == notice.version:
+            return "late"
+        step = {"status": "PROCESSING", "reason": None, "updated_at": clock.iso(clock.now()),
+                "upload_seq": upload["sequence"]}
+        shown = self.w.store.ktp_processing(applicant_id, step, upload["sequence"],
+                                            states.allowed_from("ktp", "PROCESSING"))
+        return "PROCESSING" if shown else "stale"
+
     def _drop(self, applicant_id: str, upload_id: str) -> None:
         self.photos.delete_all_versions(output_key(applicant_id, upload_id))
         self.photos.delete_all_versions(upload_key(applicant_id, upload_id))
@@ -297,7 +351,10 @@ class KtpVerdicts:
         (an erased account gets nothing back). True when a VALID photo became the applicant's KTP."""
         store = self.w.store
         at = clock.iso(clock.now())
-        step = {"status": verdict.outcome, "reason": verdict.reason, "updated_at": at}
+        # upload_seq: which upload the step shows (a later PROCESSING notice of it, or anything
+        # of an older upload, does not replace it)
+        step = {"status": verdict.outcome, "reason": verdict.reason, "updated_at": at,
+                "upload_seq": upload["sequence"]}
         # the profile's step first, the upload's processed_version (the duplicate marker) last: if
         # the second write fails, the retry finds no marker and writes the step again (both writes
         # are safe to repeat), instead of taking a half-done recording for a duplicate
@@ -306,8 +363,8 @@ class KtpVerdicts:
             won = store.ktp_valid(applicant_id, step, upload["sequence"],
                                   output_key(applicant_id, upload["upload_id"]))
         else:
-            # a refused photo never replaces a valid KTP
-            store.ktp_refused(applicant_id, step)
+            # a refused photo never replaces a valid KTP, nor the step of a later-issued upload
+            store.ktp_refused(applicant_id, step, upload["sequence"])
             won = False
         store.record_upload_outcome(applicant_id, upload["upload_id"], verdict.outcome, verdict.reason,
                                     verdict.version, at)

@@ -39,6 +39,9 @@ def me(store: ApplicantStore, batches: BatchStore, applicant_id: str, profile: d
     steps = {step: dict(profile["steps"].get(step) or {"status": states.INITIAL[step], "reason": None,
                                                        "updated_at": None})
              for step in states.STEPS if step != "batch"}
+    # which upload the KTP step shows is the recorder's ordering detail, not part of the reply
+    if ktp := steps["ktp"]:
+        ktp.pop("upload_seq", None)
     # a rejected NIK check shows one generic reason, never the ministry's detail (issue 16)
     steps["nik"] = citizen_step(steps["nik"])
     steps["batch"] = batch_step(store.memberships(applicant_id), batches)
