@@ -14,8 +14,9 @@ document, adding what FastAPI cannot see:
   routes and the credential routes), 403, 404, 409, 410, 422, 429 and 503 (with ``Retry-After``);
   FastAPI's own ``HTTPValidationError`` (``{"detail": ...}``), which the API never sends, is
   dropped;
-- a schema of every 2xx body (:data:`RESPONSES`): the handlers return plain dicts, so FastAPI
-  would describe each as "any object".
+- nothing for the 2xx bodies: each route declares its response model (``prakerja.api.responses``),
+  FastAPI publishes its schema, and a route with a 2xx body but no model stops the script (a 204
+  route has no body and no model).
 
 ``python scripts/openapi.py`` rewrites the file; ``--check`` exits 1 when it is stale (a test
 runs the check: the published contract never drifts from the code). Run it with the app's
@@ -39,90 +40,6 @@ REGION = "ap-southeast-3"
 for _path in (ROOT / "src", ROOT / "local"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
-
-_STR = {"type": "string"}
-_STR_OR_NULL = {"type": ["string", "null"]}
-_INT = {"type": "integer"}
-_BOOL = {"type": "boolean"}
-_OBJ = {"type": "object"}
-
-
-def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An object schema with ``required`` keys (more keys may be added later: the contract only
-    grows)."""
-    return {"type": "object", "required": sorted(required), "properties": {**required, **(optional or {})}}
-
-
-_ISSUE = {"$ref": "#/components/schemas/Issue"}
-_STEP = {"$ref": "#/components/schemas/Step"}
-
-#: Component schemas of the 2xx bodies (shapes of ``prakerja.services``; see the README's tables).
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "Message": _object({"message": _STR}),
-    "Tokens": _object({"access_token": _STR, "refresh_token": _STR, "token_type": _STR, "expires_in": _INT}),
-    "Step": _object({"status": _STR}, {"reason": _STR_OR_NULL, "updated_at": _STR_OR_NULL,
-                                        "batch_id": _STR_OR_NULL}),
-    "ConsentRecord": _object({"version": _STR_OR_NULL, "given_at": _STR_OR_NULL, "withdrawn_at": _STR_OR_NULL}),
-    "Me": _object({"applicant_id": _STR, "email": _STR, "consent_version": _STR_OR_NULL,
-                   "consent": {"$ref": "#/components/schemas/ConsentRecord"},
-                   "steps": _object({"email": _STEP, "ktp": _STEP, "nik": _STEP, "assessment": _STEP,
-                                     "batch": _STEP}),
-                   "as_of": _STR}),
-    "ConsentState": _object({"consent": {"$ref": "#/components/schemas/ConsentRecord"}}),
-    "LinkDescription": _object({"purpose": _STR, "expires_at": _STR, "status": {"const": "VALID"}}),
-    "EmailConfirmed": _object({"status": {"const": "VERIFIED"}, "verified_at": _STR},
-                              {"email_changed": _BOOL}),
-    "PasswordReset": _object({"status": {"const": "PASSWORD_RESET"}}),
-    "KtpUpload": _object({"upload_id": _STR, "url": _STR, "fields": {"type": "object",
-                                                                     "additionalProperties": _STR},
-                          "expires_at": _STR, "max_bytes": _INT, "min_bytes": _INT,
-                          "accepted_types": {"type": "array", "items": _STR}}),
-    "Issue": _object({"field": _STR, "code": _STR}),
-    "BiodataAccepted": _object({"status": {"const": "PENDING"}, "version": _INT,
-                                "warnings": {"type": "array", "items": _ISSUE}}),
-    "BiodataStored": _object({"biodata": _OBJ, "version": _INT, "submitted_at": _STR, "check": _STEP,
-                              "mismatched_fields": {"type": "array", "items": _STR}}),
-    "BiodataPreview": _object({"valid": _BOOL, "errors": {"type": "array", "items": _ISSUE},
-                               "warnings": {"type": "array", "items": _ISSUE},
-                               "decoded": {"type": ["object", "null"]}}),
-    "Assessment": _object({"questions": {"type": "array", "items": _OBJ},
-                           "answers": {"type": "object", "additionalProperties": _STR},
-                           "deadline_at": _STR, "seconds_left": _INT, "status": _STR, "attempt": _INT,
-                           "attempts_left": _INT}),
-    "AnswerSaved": _object({"question_id": _STR, "option_id": _STR, "saved_at": _STR}),
-    "Score": _object({"score": {"type": ["integer", "null"]}, "passed": _BOOL}),
-    "Batches": _object({"batches": {"type": "array", "items": _object({"batch_id": _STR, "status": _STR})}}),
-    "Joined": _object({"batch_id": _STR, "status": {"const": "JOINED"}, "joined_at": _STR}),
-}
-
-#: The 2xx body of every route (route key -> component name; ``None``: no body, 204).
-RESPONSES: dict[str, str | None] = {
-    "POST /v1/accounts": "Message",
-    "POST /v1/sessions": "Tokens",
-    "POST /v1/sessions/refresh": "Tokens",
-    "DELETE /v1/sessions": None,
-    "GET /v1/me": "Me",
-    "DELETE /v1/me": None,
-    "PUT /v1/me/password": "Tokens",
-    "PUT /v1/me/email": "Message",
-    "DELETE /v1/me/consent": "ConsentState",
-    "PUT /v1/me/consent": "ConsentState",
-    "POST /v1/password-resets": "Message",
-    "GET /v1/password-resets/{token}": "LinkDescription",
-    "POST /v1/password-resets/{token}": "PasswordReset",
-    "GET /v1/email-verifications/{token}": "LinkDescription",
-    "POST /v1/email-verifications/{token}": "EmailConfirmed",
-    "POST /v1/email-verifications": "Message",
-    "POST /v1/me/documents/ktp": "KtpUpload",
-    "PUT /v1/me/biodata": "BiodataAccepted",
-    "GET /v1/me/biodata": "BiodataStored",
-    "POST /v1/me/biodata/preview": "BiodataPreview",
-    "POST /v1/me/assessment": "Assessment",
-    "PUT /v1/me/assessment/answers/{question_id}": "AnswerSaved",
-    "POST /v1/me/assessment/submit": "Score",
-    "GET /v1/batches": "Batches",
-    "POST /v1/batches/{batch_id}/participants": "Joined",
-}
 
 #: Routes that check credentials without a bearer token (401 INVALID_CREDENTIALS, REFRESH_INVALID,
 #: TOKEN_INVALID for a reset link of an erased account).
@@ -261,8 +178,10 @@ def _merge_schemas(into: dict[str, Any], schemas: dict[str, Any], title: str) ->
         into[name] = schema
 
 
-def build() -> dict[str, Any]:
-    """The merged OpenAPI document."""
+def http_apps() -> tuple[dict[str, str], dict[str, Any]]:
+    """``(routes, apps)``: every HTTP route of ``template.yaml`` (route key -> function id) and
+    the FastAPI app of each function that has one (function id -> app, imported as the Lambda
+    runtime would; no AWS call)."""
     from prakerja_local.template import Template
 
     template = Template.load(ROOT / "template.yaml")
@@ -271,13 +190,21 @@ def build() -> dict[str, Any]:
     base_env = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "AKIAOPENAPI000000000",
                 "AWS_SECRET_ACCESS_KEY": "openapi-dummy", "POWERTOOLS_METRICS_NAMESPACE": "prakerja"}
     routes = {_route_key(r.method, r.path): r.function_id for r in template.routes()}
-    paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {}
+    apps: dict[str, Any] = {}
     for function_id in dict.fromkeys(routes.values()):
         fn = functions[function_id]
         module, _, _attribute = fn.handler.rpartition(".")
-        app = _import_app(function_id, (ROOT / fn.code_uri).resolve(), module,
-                          {**base_env, **environments[function_id]})
+        apps[function_id] = _import_app(function_id, (ROOT / fn.code_uri).resolve(), module,
+                                        {**base_env, **environments[function_id]})
+    return routes, apps
+
+
+def build() -> dict[str, Any]:
+    """The merged OpenAPI document."""
+    routes, apps = http_apps()
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    for function_id, app in apps.items():
         generated = copy.deepcopy(app.openapi())
         _merge_schemas(schemas, generated.get("components", {}).get("schemas", {}), app.title)
         secured = {_route_key(m, r.path) for r in app.routes if hasattr(r, "dependant")
@@ -292,14 +219,11 @@ def build() -> dict[str, Any]:
     documented = {_route_key(m, p) for p, item in paths.items() for m in item}
     if documented != set(routes):
         raise SystemExit(f"template routes without an app route: {sorted(set(routes) - documented)}")
-    if set(RESPONSES) != set(routes):
-        raise SystemExit(f"RESPONSES differs from the routes: {sorted(set(RESPONSES) ^ set(routes))}")
-    clash = set(schemas) & (set(SCHEMAS) | set(_error_schemas()))
+    clash = set(schemas) & set(_error_schemas())
     if clash:
-        raise SystemExit(f"response schema names taken by request models: {sorted(clash)}")
+        raise SystemExit(f"schema names taken by the error shape: {sorted(clash)}")
     for model in EMAIL_FIELDS:  # the server refuses anything else (422 EMAIL_INVALID): generators should know
         schemas[model]["properties"]["email"]["format"] = "email"
-    schemas.update(SCHEMAS)
     schemas.update(_error_schemas())
     return {
         "openapi": "3.1.0",
@@ -320,19 +244,21 @@ def build() -> dict[str, Any]:
 
 
 def _complete(key: str, operation: dict[str, Any], secured: bool, function_id: str) -> None:
-    """Add security, the 2xx schema and the error responses to one generated operation."""
+    """Add security and the error responses to one generated operation (its 2xx schema is the
+    route's response model: checked here, not written)."""
     operation["tags"] = [function_id]
     if secured:
         operation["security"] = [{"bearer": []}]
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's HTTPValidationError: replaced by the Error shape
     success = next(s for s in responses if s.startswith("2"))
-    body = RESPONSES[key]
-    if body is None:
-        responses[success] = {"description": responses[success].get("description", "No content")}
+    if success == "204":
+        if "content" in responses[success]:
+            raise SystemExit(f"{key}: a 204 route has no body (response_model=None)")
     else:
-        content = responses[success].setdefault("content", {})
-        content["application/json"] = {"schema": {"$ref": f"#/components/schemas/{body}"}}
+        content = responses[success].get("content", {})
+        if "$ref" not in content.get("application/json", {}).get("schema", {}):
+            raise SystemExit(f"{key}: no response model (prakerja.api.responses)")
         if key == "GET /v1/email-verifications/{token}":
             content["text/html"] = {"schema": {"type": "string"}}
     for status in _error_statuses(key, operation, secured):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, Field
 
+from prakerja.api import responses as r
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer
 from prakerja.api.i18n import pick_language
@@ -32,17 +33,17 @@ class SubmitBody(BaseModel):
     answers: dict[str, str] = Field(default_factory=dict, max_length=200)
 
 
-@app.post("/v1/me/assessment")
+@app.post("/v1/me/assessment", response_model=r.Assessment)
 def start(request: Request, claims: Annotated[AccessClaims, Depends(signed_in)]) -> dict:
     return tests.start(claims.applicant_id, pick_language(request.headers.get("accept-language")))
 
 
-@app.put("/v1/me/assessment/answers/{question_id}")
+@app.put("/v1/me/assessment/answers/{question_id}", response_model=r.AnswerSaved)
 def answer(question_id: QuestionId, body: AnswerBody, claims: Annotated[AccessClaims, Depends(signed_in)]) -> dict:
     return tests.answer(claims.applicant_id, question_id, body.option_id)
 
 
-@app.post("/v1/me/assessment/submit")
+@app.post("/v1/me/assessment/submit", response_model=r.Score)
 def submit(claims: Annotated[AccessClaims, Depends(signed_in)], body: SubmitBody | None = None) -> dict:
     return tests.submit(claims.applicant_id, body.answers if body else None)
 

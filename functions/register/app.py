@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from prakerja.adapters.batches import BatchStore
 from prakerja.adapters.switch import SwitchStore
+from prakerja.api import responses as r
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer, client_ip, trust_cloudfront
 from prakerja.services import status
@@ -96,7 +97,8 @@ def registration_open() -> None:
     registration.ensure_open()
 
 
-@app.post("/v1/accounts", status_code=202, dependencies=[Depends(registration_open)])
+@app.post("/v1/accounts", status_code=202, dependencies=[Depends(registration_open)],
+          response_model=r.Message)
 def create_account(body: SignUp, request: Request, idempotency_key: IdempotencyKey = None) -> dict:
     accounts.sign_up(body.email, body.password, body.consent, body.consent_version,
                      idempotency_key=idempotency_key, lambda_context=request.scope.get("aws.context"),
@@ -104,65 +106,65 @@ def create_account(body: SignUp, request: Request, idempotency_key: IdempotencyK
     return {"message": NEUTRAL_SIGN_UP}
 
 
-@app.post("/v1/sessions")
+@app.post("/v1/sessions", response_model=r.Tokens)
 def sign_in(body: SignIn, request: Request) -> dict:
     return _tokens(accounts.sign_in(body.email, body.password, client_ip(request)))
 
 
-@app.post("/v1/sessions/refresh")
+@app.post("/v1/sessions/refresh", response_model=r.Tokens)
 def refresh(body: Refresh) -> dict:
     return _tokens(accounts.refresh(body.refresh_token))
 
 
-@app.delete("/v1/sessions", status_code=204)
+@app.delete("/v1/sessions", status_code=204, response_model=None)
 def sign_out(claims: Claims) -> None:
     accounts.sign_out(claims.applicant_id, claims.family)
 
 
-@app.get("/v1/me")
+@app.get("/v1/me", response_model=r.Me, response_model_exclude_unset=True)
 def me(claims: Claims) -> dict:
     return status.me(w.store, batches, claims.applicant_id, profile=claims.profile)
 
 
-@app.delete("/v1/me", status_code=204)
+@app.delete("/v1/me", status_code=204, response_model=None)
 def delete_me(body: PasswordConfirm, claims: Claims, request: Request) -> None:
     own.delete_account(claims.applicant_id, body.password, client_ip(request))
 
 
-@app.put("/v1/me/password")
+@app.put("/v1/me/password", response_model=r.Tokens)
 def change_password(body: PasswordChange, claims: Claims, request: Request) -> dict:
     return _tokens(own.change_password(claims.applicant_id, body.current_password, body.new_password,
                                        client_ip(request)))
 
 
-@app.put("/v1/me/email", status_code=202)
+@app.put("/v1/me/email", status_code=202, response_model=r.Message)
 def change_email(body: EmailChange, claims: Claims, request: Request) -> dict:
     own.request_email_change(claims.applicant_id, body.email, body.password, client_ip(request))
     return {"message": NEUTRAL_CHANGE}
 
 
-@app.delete("/v1/me/consent")
+@app.delete("/v1/me/consent", response_model=r.ConsentState)
 def withdraw_consent(claims: Claims) -> dict:
     return {"consent": own.withdraw_consent(claims.applicant_id)}
 
 
-@app.put("/v1/me/consent")
+@app.put("/v1/me/consent", response_model=r.ConsentState)
 def give_consent(body: Consent, claims: Claims) -> dict:
     return {"consent": own.give_consent(claims.applicant_id, body.consent, body.consent_version)}
 
 
-@app.post("/v1/password-resets", status_code=202)
+@app.post("/v1/password-resets", status_code=202, response_model=r.Message)
 def request_reset(body: ResetRequest, request: Request) -> dict:
     own.request_password_reset(body.email, client_ip(request))
     return {"message": NEUTRAL_RESET}
 
 
-@app.get("/v1/password-resets/{token}")
+@app.get("/v1/password-resets/{token}", response_model=r.LinkDescription)
 def describe_reset(token: Token) -> dict:
     return own.describe_reset(token)
 
 
-@app.post("/v1/password-resets/{token}")
+@app.post("/v1/password-resets/{token}", response_model=r.PasswordReset)
 def reset_password(token: Token, body: NewPassword) -> dict:
     return own.reset_password(token, body.password)
 

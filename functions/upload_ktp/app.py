@@ -8,6 +8,7 @@ from fastapi import Depends
 from pydantic import BaseModel, Field
 
 from prakerja.adapters.storage import PhotoStore
+from prakerja.api import responses as r
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer
 from prakerja.services.ktp import KtpPhotos
@@ -26,7 +27,7 @@ class UploadRequest(BaseModel):
     content_type: str = Field(max_length=100)
 
 
-@app.post("/v1/me/documents/ktp")
+@app.post("/v1/me/documents/ktp", response_model=r.KtpUpload)
 def presign(body: UploadRequest, claims: Annotated[AccessClaims, Depends(signed_in)]) -> dict:
     return ktp.presign(claims.applicant_id, body.content_type.strip().lower(), claims.profile)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 
+from prakerja.api import responses as r
 from prakerja.api.app import create_app, lambda_handler
 from prakerja.api.auth import bearer, client_ip, trust_cloudfront
 from prakerja.api.i18n import message
@@ -32,7 +33,7 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in accept and "application/json" not in accept
 
 
-@app.get("/v1/email-verifications/{token}", response_model=None)
+@app.get("/v1/email-verifications/{token}", response_model=r.LinkDescription)
 def describe(token: Token, request: Request) -> dict | Response:
     if not _wants_html(request):
         return links.describe(token)
@@ -45,12 +46,13 @@ def describe(token: Token, request: Request) -> dict | Response:
                                       "Press the button below to confirm your email address."))
 
 
-@app.post("/v1/email-verifications/{token}")
+@app.post("/v1/email-verifications/{token}", response_model=r.EmailConfirmed,
+          response_model_exclude_unset=True)
 def confirm(token: Token) -> dict:
     return links.confirm(token)
 
 
-@app.post("/v1/email-verifications", status_code=202)
+@app.post("/v1/email-verifications", status_code=202, response_model=r.Message)
 def resend(claims: Annotated[AccessClaims, Depends(signed_in)], request: Request) -> dict:
     links.resend(claims.applicant_id, client_ip(request))
     return {"message": "Tautan baru dikirim bila email belum terverifikasi. / A new link was sent if the "

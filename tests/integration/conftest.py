@@ -3,14 +3,17 @@ the real handlers, and a movable clock."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import fastapi.routing
 import pytest
 import yaml
+from fastapi.encoders import jsonable_encoder
 from moto import mock_aws
 
 from prakerja import clock as prakerja_clock
@@ -34,6 +37,29 @@ class MovableClock:
 
     def set(self, when: datetime) -> None:
         self.now = when
+
+
+@pytest.fixture(autouse=True)
+def _bodies_are_what_the_services_return(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every JSON body a route sends is the dict its handler returned, key for key and in order:
+    the routes' response models (``prakerja.api.responses``) describe the bodies and never add,
+    drop, null or reorder a key (issue 14 item 4). Wraps FastAPI's serialisation step; a
+    mismatch fails the test that made the request."""
+    serialize = fastapi.routing.serialize_response
+    mismatches: list[str] = []
+
+    async def checked(**kwargs: object) -> object:
+        out = await serialize(**kwargs)
+        if kwargs.get("field") is not None:
+            sent = json.loads(out) if isinstance(out, bytes | str) else jsonable_encoder(out)
+            returned = jsonable_encoder(kwargs["response_content"])
+            if json.dumps(sent) != json.dumps(returned):
+                mismatches.append(f"sent {json.dumps(sent)[:600]}\nreturned {json.dumps(returned)[:600]}")
+        return out
+
+    monkeypatch.setattr(fastapi.routing, "serialize_response", checked)
+    yield
+    assert not mismatches, "a response model changed a body:\n" + "\n".join(mismatches)
 
 
 @pytest.fixture(scope="session", autouse=True)
