@@ -37,6 +37,19 @@ def drain_ktp(stack) -> int:
     return handled
 
 
+def fail_once(monkeypatch, cls, name: str) -> None:
+    """Make ``cls.name`` raise once (as a throttled DynamoDB write would), then behave as before."""
+    real, failures = getattr(cls, name), []
+
+    def flaky(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("DynamoDB throttled")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, flaky)
+
+
 def ktp_status(stack, token: str) -> dict:
     return stack.call("GET", "/v1/me", token=token).body["steps"]["ktp"]
 
@@ -396,16 +409,7 @@ def test_a_recording_that_failed_half_way_is_redone_not_taken_for_a_duplicate(st
     upload(stack, grant, (PHOTOS / "jpg_hdr_iphone_hdr_YES.jpg").read_bytes())
     assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
     event = stack.sqs_event("KtpVerdictQueue")
-    real = ApplicantStore.ktp_valid
-    failures = []
-
-    def flaky(self, *args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("DynamoDB throttled")
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(ApplicantStore, "ktp_valid", flaky)
+    fail_once(monkeypatch, ApplicantStore, "ktp_valid")
     # When the recorder fails, and the message comes back
     assert stack.registry.invoke("KtpVerdictFunction", event)["batchItemFailures"]
     assert stack.registry.invoke("KtpVerdictFunction", event) == {"batchItemFailures": []}
@@ -477,15 +481,7 @@ def test_a_processing_notice_in_the_window_before_the_recorded_marker_changes_no
     upload(stack, presign(stack, token), (PHOTOS / "jpg_truncated_phone.jpg").read_bytes())
     assert stack.drain("UploadQueue", "KtpProcessFunction") >= 1
     records = queued(stack)
-    real, failures = ApplicantStore.record_upload_outcome, []
-
-    def flaky(self, *args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("DynamoDB throttled")
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(ApplicantStore, "record_upload_outcome", flaky)
+    fail_once(monkeypatch, ApplicantStore, "record_upload_outcome")
     assert stack.registry.invoke("KtpVerdictFunction", {"Records": [records["REJECTED"]]})["batchItemFailures"]
     assert ktp_status(stack, token)["status"] == "REJECTED"
     # When the PROCESSING notice arrives in that window

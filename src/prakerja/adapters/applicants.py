@@ -112,16 +112,12 @@ class ApplicantStore:
     def step_update(self, applicant_id: str, step: str, status: str, reason: str | None, at: str,
                     from_statuses: Iterable[str]) -> dict:
         """The transaction item (``Update``) moving ``step`` to ``status`` if it is in ``from_statuses``."""
-        allowed = sorted(from_statuses)
-        values: dict[str, Any] = {":new": {"status": status, "reason": reason, "updated_at": at}}
-        conds = []
-        for i, s in enumerate(allowed):
-            values[f":f{i}"] = s
-            conds.append(f"steps.#s.#st = :f{i}")
+        condition, values = _status_in("steps.#s.#st", from_statuses)
+        values[":new"] = {"status": status, "reason": reason, "updated_at": at}
         return {"Update": {
             "TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
             "UpdateExpression": "SET steps.#s = :new",
-            "ConditionExpression": "(" + " OR ".join(conds) + ")",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#s": step, "#st": "status"},
             "ExpressionAttributeValues": values,
         }}
@@ -367,11 +363,10 @@ class ApplicantStore:
         upload or a later-issued one (``steps.ktp.upload_seq`` absent or below ``sequence``). So
         a notice that arrives after its upload's verdict, or one of an older upload, writes
         nothing. False otherwise. One conditional UpdateItem (about 1 WCU, whatever the outcome)."""
-        statuses = sorted(from_statuses)
-        values: dict[str, Any] = {f":f{i}": status for i, status in enumerate(statuses)}
+        status_condition, values = _status_in("steps.ktp.#st", from_statuses)
         return self._conditional_update(
             {"pk": app_pk(applicant_id), "sk": "PROFILE"}, "SET steps.ktp = :step",
-            f"attribute_exists(#pk) AND steps.ktp.#st IN ({', '.join(values)})"
+            f"attribute_exists(#pk) AND {status_condition}"
             " AND (attribute_not_exists(steps.ktp.upload_seq) OR steps.ktp.upload_seq < :seq)",
             {"#pk": "pk", "#st": "status"}, {":step": step, ":seq": sequence, **values})
 
@@ -405,12 +400,8 @@ class ApplicantStore:
     def remove_attribute(self, applicant_id: str, sk: str, name: str) -> None:
         """Remove one top-level attribute of one of the applicant's items (one UpdateItem; a
         missing item, which it never creates, or attribute is no error)."""
-        try:
-            self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": sk}, UpdateExpression="REMOVE #a",
-                               ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames={"#a": name})
-        except Exception as exc:
-            if not is_condition_failure(exc):
-                raise
+        self._conditional_update({"pk": app_pk(applicant_id), "sk": sk}, "REMOVE #a", "attribute_exists(#pk)",
+                                 {"#pk": "pk", "#a": name}, {})
 
     def memberships(self, applicant_id: str) -> list[dict]:
         """The applicant's batch memberships (MEMBER#... items), oldest first by join time."""
@@ -641,10 +632,11 @@ class ApplicantStore:
 
     def _conditional_update(self, key: dict, expression: str, condition: str, names: dict | None,
                             values: dict) -> bool:
-        kwargs: dict[str, Any] = {"Key": key, "UpdateExpression": expression, "ConditionExpression": condition,
-                                  "ExpressionAttributeValues": values}
+        kwargs: dict[str, Any] = {"Key": key, "UpdateExpression": expression, "ConditionExpression": condition}
         if names:
             kwargs["ExpressionAttributeNames"] = names
+        if values:  # (DynamoDB refuses an empty map)
+            kwargs["ExpressionAttributeValues"] = values
         try:
             self.t.update_item(**kwargs)
         except Exception as exc:
@@ -652,6 +644,12 @@ class ApplicantStore:
                 return False
             raise
         return True
+
+
+def _status_in(path: str, statuses: Iterable[str]) -> tuple[str, dict[str, Any]]:
+    """``(<path> = :f0 OR <path> = :f1 ...)`` and its values: a step's status is one of ``statuses``."""
+    values: dict[str, Any] = {f":f{i}": status for i, status in enumerate(sorted(statuses))}
+    return "(" + " OR ".join(f"{path} = {v}" for v in values) + ")", values
 
 
 def _update(table_name: str, key: dict, values: dict, condition: str | None, cond_values: dict | None = None,
