@@ -36,7 +36,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from prakerja.adapters.aws import table
-from prakerja.adapters.dynamo import is_condition_failure, plain
+from prakerja.adapters.dynamo import applied, conditional, plain
 
 
 def app_pk(applicant_id: str) -> str:
@@ -68,13 +68,7 @@ class ApplicantStore:
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             *extra,
         ]
-        try:
-            self.t.meta.client.transact_write_items(TransactItems=items)
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.meta.client.transact_write_items(TransactItems=items))
 
     def applicant_for_email(self, email_key: str) -> str | None:
         """The applicant id registered under the HMAC ``email_key``, or None."""
@@ -139,18 +133,11 @@ class ApplicantStore:
 
     def transact(self, items: list[dict]) -> bool:
         """Run a transaction (or a single update); False when any condition fails."""
-        try:
-            if len(items) == 1 and "Update" in items[0]:
-                update = dict(items[0]["Update"])
-                update.pop("TableName")
-                self.t.update_item(**update)
-            else:
-                self.t.meta.client.transact_write_items(TransactItems=items)
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        if len(items) == 1 and "Update" in items[0]:
+            update = dict(items[0]["Update"])
+            update.pop("TableName")
+            return applied(lambda: self.t.update_item(**update))
+        return applied(lambda: self.t.meta.client.transact_write_items(TransactItems=items))
 
     def next_counter(self, applicant_id: str, name: str) -> int:
         """Atomically add one to a counter on the profile and return the new value (1 first)."""
@@ -202,13 +189,10 @@ class ApplicantStore:
     def end_sessions(self, applicant_id: str) -> None:
         """Raise the profile's ``session_generation`` by one (every refresh and access token issued
         before stops working); nothing happens when the profile is gone."""
-        try:
-            self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"},
-                               UpdateExpression="ADD session_generation :one",
-                               ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":one": 1})
-        except Exception as exc:
-            if not is_condition_failure(exc):
-                raise
+        applied(lambda: self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"},
+                                           UpdateExpression="ADD session_generation :one",
+                                           ConditionExpression="attribute_exists(pk)",
+                                           ExpressionAttributeValues={":one": 1}))
 
     def email_swap(self, applicant_id: str, old_key: str, new_key: str, new_kid: str, typed: str,
                    at: str) -> list[dict]:
@@ -534,15 +518,9 @@ class ApplicantStore:
     def delete_stale_sentinel(self, kind: str, key: str, applicant_id: str, kid: str) -> bool:
         """Delete a sentinel left under a previous key id (its applicant is gone or no longer
         holds it), only if it still belongs to ``applicant_id`` under ``kid``."""
-        try:
-            self.t.delete_item(Key={"pk": f"{kind}#{key}", "sk": "SENTINEL"},
-                               ConditionExpression="applicant_id = :a AND kid = :kid",
-                               ExpressionAttributeValues={":a": applicant_id, ":kid": kid})
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.delete_item(Key={"pk": f"{kind}#{key}", "sk": "SENTINEL"},
+                                                  ConditionExpression="applicant_id = :a AND kid = :kid",
+                                                  ExpressionAttributeValues={":a": applicant_id, ":kid": kid}))
 
     # ------------------------------------------------------------------ NIK check (issue 5)
     # The PROFILE's ``nik_version`` names the biodata version the nik step is about; the worker's
@@ -597,30 +575,22 @@ class ApplicantStore:
                                           ":pending": "PENDING", ":v": version} | ({":at": at} if marker else {}),
             "ReturnValues": "UPDATED_OLD",
         }
-        try:
-            old = self.t.update_item(**kwargs).get("Attributes") or {}
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False, False
-            raise
-        return True, bool(marker) and marker not in old
+        response = conditional(lambda: self.t.update_item(**kwargs))
+        if response is None:
+            return False, False
+        return True, bool(marker) and marker not in (response.get("Attributes") or {})
 
     def count_nik_failure(self, applicant_id: str, version: int, kind: str, at: str) -> int | None:
         """Count one failed ministry call on BIODATA ``version``; the attempts so far, or None when
         the version was superseded or already has an outcome."""
-        try:
-            response = self.t.update_item(
-                Key={"pk": app_pk(applicant_id), "sk": "BIODATA"},
-                UpdateExpression="ADD attempts :one SET last_error = :k, last_error_at = :at",
-                ConditionExpression="version = :v AND (attribute_not_exists(#c) OR #c = :null)",
-                ExpressionAttributeNames={"#c": "check"},
-                ExpressionAttributeValues={":one": 1, ":k": kind, ":at": at, ":v": version, ":null": None},
-                ReturnValues="UPDATED_NEW")
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return None
-            raise
-        return int(response["Attributes"]["attempts"])
+        response = conditional(lambda: self.t.update_item(
+            Key={"pk": app_pk(applicant_id), "sk": "BIODATA"},
+            UpdateExpression="ADD attempts :one SET last_error = :k, last_error_at = :at",
+            ConditionExpression="version = :v AND (attribute_not_exists(#c) OR #c = :null)",
+            ExpressionAttributeNames={"#c": "check"},
+            ExpressionAttributeValues={":one": 1, ":k": kind, ":at": at, ":v": version, ":null": None},
+            ReturnValues="UPDATED_NEW"))
+        return None if response is None else int(response["Attributes"]["attempts"])
 
     def nik_dead_lettered(self, applicant_id: str, version: int, at: str) -> bool:
         """Note that BIODATA ``version``'s check went to the DLQ and start its attempts afresh, so a
@@ -637,13 +607,7 @@ class ApplicantStore:
             kwargs["ExpressionAttributeNames"] = names
         if values:  # (DynamoDB refuses an empty map)
             kwargs["ExpressionAttributeValues"] = values
-        try:
-            self.t.update_item(**kwargs)
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(**kwargs))
 
 
 def _status_in(path: str, statuses: Iterable[str]) -> tuple[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from prakerja.adapters.aws import table
-from prakerja.adapters.dynamo import is_condition_failure, plain
+from prakerja.adapters.dynamo import applied, plain
 
 
 class BatchStore:
@@ -44,19 +44,14 @@ class BatchStore:
 
     def put_batch(self, meta: dict) -> bool:
         """Create a batch (META and index items). Overwrites nothing: False if it exists."""
-        try:
-            self.t.meta.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.name, "Item": {"pk": f"BATCH#{meta['batch_id']}", "sk": "META", **meta},
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self.name,
-                         "Item": {"pk": "BATCHES", "sk": f"{meta['opens_at']}#{meta['batch_id']}",
-                                  "batch_id": meta["batch_id"]}}},
-            ])
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        items = [
+            {"Put": {"TableName": self.name, "Item": {"pk": f"BATCH#{meta['batch_id']}", "sk": "META", **meta},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.name,
+                     "Item": {"pk": "BATCHES", "sk": f"{meta['opens_at']}#{meta['batch_id']}",
+                              "batch_id": meta["batch_id"]}}},
+        ]
+        return applied(lambda: self.t.meta.client.transact_write_items(TransactItems=items))
 
     def update_batch(self, batch_id: str, values: dict, condition: str, cond_values: dict | None = None,
                      cond_names: dict | None = None) -> bool:
@@ -66,18 +61,11 @@ class BatchStore:
         if "#status" in condition:
             names["#status"] = "status"
         vals = {f":v{i}": v for i, v in enumerate(values.values())} | (cond_values or {})
-        try:
-            self.t.update_item(
-                Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
-                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                ExpressionAttributeNames=names, ExpressionAttributeValues=vals,
-            )
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(
+            Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
+            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+            ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=vals))
 
     @staticmethod
     def parse_key(pk: str) -> dict[str, str]:
@@ -204,15 +192,8 @@ class BatchStore:
         ``from_status``. False when another tick got there first."""
         names = {f"#k{i}": k for i, k in enumerate(values)} | {"#status": "status"}
         vals = {f":v{i}": v for i, v in enumerate(values.values())} | {":from": from_status}
-        try:
-            self.t.update_item(
-                Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
-                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-                ConditionExpression="#status = :from",
-                ExpressionAttributeNames=names, ExpressionAttributeValues=vals,
-            )
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(
+            Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
+            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+            ConditionExpression="#status = :from",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=vals))

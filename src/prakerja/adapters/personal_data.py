@@ -39,7 +39,7 @@ from boto3.dynamodb.conditions import Key
 
 from prakerja.adapters.aws import client, table
 from prakerja.adapters.batches import BatchStore
-from prakerja.adapters.dynamo import is_condition_failure, plain
+from prakerja.adapters.dynamo import applied, plain
 
 APPLICANT_INDEX = "ApplicantIndex"
 OUTBOX_INDEX = "OutboxIndex"
@@ -147,16 +147,11 @@ class PersonalDataStore:
     def delete_owned(self, keys: Iterable[dict], applicant_id: str) -> int:
         """Delete Applicants-table items only while they still name ``applicant_id`` (a NIK
         sentinel freed meanwhile may belong to someone else by now). Returns how many went."""
-        t, count = table(self.applicants_table), 0
-        for key in keys:
-            try:
-                t.delete_item(Key={"pk": key["pk"], "sk": key["sk"]}, ConditionExpression="applicant_id = :a",
-                              ExpressionAttributeValues={":a": applicant_id})
-                count += 1
-            except Exception as exc:
-                if not is_condition_failure(exc):
-                    raise
-        return count
+        t = table(self.applicants_table)
+        return sum(applied(lambda key=key: t.delete_item(Key={"pk": key["pk"], "sk": key["sk"]},
+                                                         ConditionExpression="applicant_id = :a",
+                                                         ExpressionAttributeValues={":a": applicant_id}))
+                   for key in keys)
 
 
 class PrivacyAuditLog:
