@@ -48,6 +48,12 @@ LIMIT_PREFIXES = ("COUNT#resend#", "COUNT#reset-mail#", "QUOTA#corrections#", "Q
                   "QUOTA#ktp_presigns#")
 
 
+def limit_counter(item: dict) -> str:
+    """The name of the counter or quota a Limits item belongs to (its ``pk`` without the
+    subject): ``COUNT#resend``, ``QUOTA#corrections``, ..."""
+    return str(item["pk"]).rsplit("#", 1)[0]
+
+
 def _query_all(t: Any, **kwargs: Any) -> list[dict]:
     items: list[dict] = []
     while True:
