@@ -154,10 +154,13 @@ class PersonalDataStore:
         """Delete Applicants-table items only while they still name ``applicant_id`` (a NIK
         sentinel freed meanwhile may belong to someone else by now). Returns how many went."""
         t = table(self.applicants_table)
-        return sum(applied(lambda key=key: t.delete_item(Key={"pk": key["pk"], "sk": key["sk"]},
-                                                         ConditionExpression="applicant_id = :a",
-                                                         ExpressionAttributeValues={":a": applicant_id}))
-                   for key in keys)
+
+        def owned_delete(key: dict) -> bool:
+            return applied(lambda: t.delete_item(Key={"pk": key["pk"], "sk": key["sk"]},
+                                                 ConditionExpression="applicant_id = :a",
+                                                 ExpressionAttributeValues={":a": applicant_id}))
+
+        return sum(owned_delete(key) for key in keys)
 
 
 class PrivacyAuditLog:
