@@ -6,6 +6,10 @@
 * ``domain/`` imports only itself and the standard library, plus the few pure libraries listed
   in ``DOMAIN_LIBRARIES`` per module (validation models, image decoding, numpy for the draw,
   imported lazily inside the function that needs it).
+* ``services/`` holds no table key format (a string such as ``"MEMBER#"``, ``f"NIK#{key}"``,
+  ``"PROFILE"``, ``"SENTINEL"``) and no condition expression (``attribute_exists``, ...): the
+  stores in ``adapters/`` own their keys and conditions, and services call them by the domain
+  operation (issue 14 item 2).
 * Nothing below ``api/`` (adapters, domain, services, settings, ...) imports ``prakerja.api``.
 * No import cycles (module level, lazy or typing-only) between the modules of ``src/``,
   ``ops/`` and ``local/``.
@@ -14,6 +18,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -119,6 +124,48 @@ def test_services_build_no_dynamodb_expression():
                     else [k.arg for k in node.keywords] if isinstance(node, ast.Call) else [])
             bad += [f"{name}:{node.lineno} {k}" for k in keys if k in DYNAMO_EXPRESSION_KEYS]
     assert not bad, "DynamoDB requests are built in prakerja.adapters:\n" + "\n".join(bad)
+
+
+#: a table key written in code: ``APP#``, ``MEMBER#<batch>``, ``BATCH#...``, and the fixed sort keys
+KEY_FORMAT = re.compile(r"^[A-Z][A-Z_]*#|^(PROFILE|BIODATA|ASSESSMENT|SENTINEL|META|TOKEN|FAMILY|PRIORITY)$")
+CONDITION_WORDS = re.compile(r"\b(attribute_exists|attribute_not_exists|attribute_type|begins_with|if_not_exists)\(")
+
+
+def _key_or_condition_strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """``(line, text)`` of every string constant (docstrings left out) and of the first literal
+    part of every f-string that looks like a table key or a condition expression."""
+    skipped = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    skipped |= {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            first = node.values[0] if node.values else None
+            text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+            if KEY_FORMAT.match(text):
+                found.append((node.lineno, text))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:
+            if KEY_FORMAT.match(node.value) or CONDITION_WORDS.search(node.value):
+                found.append((node.lineno, node.value))
+    return found
+
+
+def test_services_hold_no_key_format_or_condition():
+    bad = [f"{name}:{line} {text!r}" for name, path in MODULES.items() if _in(name, "prakerja.services")
+           for line, text in _key_or_condition_strings(ast.parse(path.read_text()))]
+    assert not bad, ("keys and conditions belong to the stores in prakerja.adapters (call them by the domain "
+                     "operation):\n" + "\n".join(bad))
+
+
+def test_the_key_and_condition_check_sees_a_planted_violation():
+    tree = ast.parse('''
+def join(store, batch_id):
+    """Writes MEMBER#<batch> (a docstring may say so)."""
+    store.put(f"MEMBER#{batch_id}", condition="attribute_not_exists(pk)")
+    return store.get("PROFILE"), "#", "a#b", f"{batch_id}#x"
+''')
+    assert [t for _, t in _key_or_condition_strings(tree)] == ["MEMBER#", "attribute_not_exists(pk)", "PROFILE"]
 
 
 def test_domain_imports_only_itself_the_standard_library_and_its_listed_libraries():

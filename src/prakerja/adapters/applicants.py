@@ -30,18 +30,65 @@ All times are ISO 8601 UTC strings (``clock.iso``); ``ttl`` attributes are epoch
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
 from prakerja.adapters.aws import table
-from prakerja.adapters.dynamo import is_condition_failure, plain
+from prakerja.adapters.dynamo import applied, conditional, plain
 
 
 def app_pk(applicant_id: str) -> str:
     """Partition key of an applicant's items."""
     return f"APP#{applicant_id}"
+
+
+def sentinel_pk(kind: str, key: str) -> str:
+    """Partition key of a uniqueness sentinel: ``kind`` EMAIL or NIK, ``key`` the keyed HMAC."""
+    return f"{kind}#{key}"
+
+
+def _sentinel(kind: str, key: str) -> dict[str, str]:
+    return {"pk": sentinel_pk(kind, key), "sk": "SENTINEL"}
+
+
+#: partition-key prefix of the items linked to an applicant from outside its partition -> kind
+_LINKED = {"EMAIL#": "email_sentinel", "NIK#": "nik_sentinel", "TOKEN#": "email_token",
+           "REFRESH#": "refresh_token", "FAMILY#": "revoked_family"}
+#: sort key (or its prefix, ending in #) inside ``APP#<id>`` -> kind
+_PARTITION = {"PROFILE": "profile", "BIODATA": "biodata", "ASSESSMENT": "assessment", "KTP#": "ktp_upload",
+              "MEMBER#": "membership"}
+
+
+def kind_of(item: Mapping[str, Any]) -> str:
+    """What an Applicants-table item is, read from its ``pk``/``sk`` (the one reader of the key
+    formats above, for the privacy export and erasure and the re-key): ``profile``, ``biodata``,
+    ``assessment``, ``ktp_upload``, ``membership``, ``applicant_item`` (another item of the
+    applicant's partition), ``email_sentinel``, ``nik_sentinel``, ``email_token``,
+    ``refresh_token``, ``revoked_family``, or ``other``."""
+    pk, sk = str(item.get("pk", "")), str(item.get("sk", ""))
+    if pk.startswith("APP#"):
+        for key, kind in _PARTITION.items():
+            if sk == key or (key.endswith("#") and sk.startswith(key)):
+                return kind
+        return "applicant_item"
+    for prefix, kind in _LINKED.items():
+        if pk.startswith(prefix):
+            return kind
+    return "other"
+
+
+def sentinel_kind(item: Mapping[str, Any]) -> str | None:
+    """``EMAIL`` or ``NIK`` for a uniqueness sentinel (the ``kind`` that :func:`sentinel_pk` and
+    the sentinel methods take), None for any other item."""
+    return {"email_sentinel": "EMAIL", "nik_sentinel": "NIK"}.get(kind_of(item))
+
+
+def linked_key(item: Mapping[str, Any]) -> str:
+    """The part of a linked item's ``pk`` after its kind (the HMAC of a sentinel, the hash of a
+    token, the id of a refresh-token family); of an applicant's item, the applicant id."""
+    return str(item.get("pk", "")).split("#", 1)[-1]
 
 
 class ApplicantStore:
@@ -64,21 +111,15 @@ class ApplicantStore:
             {"Put": {"TableName": self.name, "Item": {"pk": app_pk(aid), "sk": "PROFILE", **profile},
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self.name,
-                     "Item": {"pk": f"EMAIL#{email_key}", "sk": "SENTINEL", "applicant_id": aid, "kid": kid},
+                     "Item": {**_sentinel("EMAIL", email_key), "applicant_id": aid, "kid": kid},
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             *extra,
         ]
-        try:
-            self.t.meta.client.transact_write_items(TransactItems=items)
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.meta.client.transact_write_items(TransactItems=items))
 
     def applicant_for_email(self, email_key: str) -> str | None:
         """The applicant id registered under the HMAC ``email_key``, or None."""
-        item = self.t.get_item(Key={"pk": f"EMAIL#{email_key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
+        item = self.t.get_item(Key=_sentinel("EMAIL", email_key), ConsistentRead=True).get("Item")
         return item["applicant_id"] if item else None
 
     def find_email(self, email_keys: Iterable[str]) -> tuple[str, str] | None:
@@ -93,7 +134,7 @@ class ApplicantStore:
         """Transaction item (``ConditionCheck``) requiring that no ``kind`` (``EMAIL`` or ``NIK``)
         sentinel ``key`` exists, or that it belongs to ``applicant_id``: how a write under the
         current key id also guards the uniqueness held by a previous key id's sentinel."""
-        check: dict[str, Any] = {"TableName": self.name, "Key": {"pk": f"{kind}#{key}", "sk": "SENTINEL"},
+        check: dict[str, Any] = {"TableName": self.name, "Key": _sentinel(kind, key),
                                  "ConditionExpression": "attribute_not_exists(pk)"}
         if applicant_id:
             check["ConditionExpression"] += " OR applicant_id = :a"
@@ -139,18 +180,11 @@ class ApplicantStore:
 
     def transact(self, items: list[dict]) -> bool:
         """Run a transaction (or a single update); False when any condition fails."""
-        try:
-            if len(items) == 1 and "Update" in items[0]:
-                update = dict(items[0]["Update"])
-                update.pop("TableName")
-                self.t.update_item(**update)
-            else:
-                self.t.meta.client.transact_write_items(TransactItems=items)
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        if len(items) == 1 and "Update" in items[0]:
+            update = dict(items[0]["Update"])
+            update.pop("TableName")
+            return applied(lambda: self.t.update_item(**update))
+        return applied(lambda: self.t.meta.client.transact_write_items(TransactItems=items))
 
     def next_counter(self, applicant_id: str, name: str) -> int:
         """Atomically add one to a counter on the profile and return the new value (1 first)."""
@@ -173,13 +207,13 @@ class ApplicantStore:
         items = [
             {"Delete": {"TableName": self.name, "Key": {"pk": app_pk(applicant_id), "sk": "PROFILE"},
                         "ConditionExpression": "attribute_exists(pk)"}},
-            {"Delete": {"TableName": self.name, "Key": {"pk": f"EMAIL#{email_key}", "sk": "SENTINEL"}, **owned}},
+            {"Delete": {"TableName": self.name, "Key": _sentinel("EMAIL", email_key), **owned}},
         ]
         # the NIK sentinel only if it is ours: a pending or rejected submission holds none, and the
         # NIK may be verified for someone else. Read after BIODATA is gone, so the NIK worker (whose
         # claim is conditional on BIODATA) cannot write one for this applicant any more. One read.
         if nik_key and self.nik_owner(nik_key) == applicant_id:
-            items.append({"Delete": {"TableName": self.name, "Key": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL"},
+            items.append({"Delete": {"TableName": self.name, "Key": _sentinel("NIK", nik_key),
                                      **owned}})
         return self.transact(items)
 
@@ -202,13 +236,10 @@ class ApplicantStore:
     def end_sessions(self, applicant_id: str) -> None:
         """Raise the profile's ``session_generation`` by one (every refresh and access token issued
         before stops working); nothing happens when the profile is gone."""
-        try:
-            self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"},
-                               UpdateExpression="ADD session_generation :one",
-                               ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":one": 1})
-        except Exception as exc:
-            if not is_condition_failure(exc):
-                raise
+        applied(lambda: self.t.update_item(Key={"pk": app_pk(applicant_id), "sk": "PROFILE"},
+                                           UpdateExpression="ADD session_generation :one",
+                                           ConditionExpression="attribute_exists(pk)",
+                                           ExpressionAttributeValues={":one": 1}))
 
     def email_swap(self, applicant_id: str, old_key: str, new_key: str, new_kid: str, typed: str,
                    at: str) -> list[dict]:
@@ -227,9 +258,9 @@ class ApplicantStore:
                                               ":step": {"status": "VERIFIED", "reason": None, "updated_at": at}},
             }},
             {"Put": {"TableName": self.name,
-                     "Item": {"pk": f"EMAIL#{new_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": new_kid},
+                     "Item": {**_sentinel("EMAIL", new_key), "applicant_id": applicant_id, "kid": new_kid},
                      "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Delete": {"TableName": self.name, "Key": {"pk": f"EMAIL#{old_key}", "sk": "SENTINEL"},
+            {"Delete": {"TableName": self.name, "Key": _sentinel("EMAIL", old_key),
                         "ConditionExpression": "applicant_id = :a",
                         "ExpressionAttributeValues": {":a": applicant_id}}},
         ]
@@ -370,7 +401,34 @@ class ApplicantStore:
             " AND (attribute_not_exists(steps.ktp.upload_seq) OR steps.ktp.upload_seq < :seq)",
             {"#pk": "pk", "#st": "status"}, {":step": step, ":seq": sequence, **values})
 
+    # ------------------------------------------------------------------ biodata and the test
+    def biodata(self, applicant_id: str) -> dict | None:
+        """The applicant's BIODATA item (the latest submitted version; strongly consistent), or None."""
+        return self.get_item(applicant_id, "BIODATA")
+
+    def biodata_of(self, applicant_ids: Iterable[str]) -> dict[str, dict]:
+        """``{applicant_id: BIODATA item}`` for those that have one (BatchGetItem, strongly consistent)."""
+        return self.get_items(applicant_ids, "BIODATA")
+
+    def biodata_put(self, applicant_id: str, item: dict) -> dict:
+        """Transaction item storing biodata version ``item["version"]`` (with its sealed NIK/KK,
+        ``nik_key`` and ``check: None``). Its condition: this is the first version, or the stored
+        one is the previous version and the ministry has not VERIFIED it (a verified version is
+        never superseded: its NIK sentinel was written with it, issue 16). A lost condition
+        means another submission got there first (the caller answers 409)."""
+        version = int(item["version"])
+        return self.put_item(applicant_id, "BIODATA", item,
+                             condition="attribute_not_exists(version) OR (version = :prev AND "
+                                       "(attribute_not_exists(#c) OR #c = :null OR #c.#r <> :verified))",
+                             values={":prev": version - 1, ":null": None, ":verified": "VERIFIED"},
+                             names={"#c": "check", "#r": "result"})
+
+    def assessment(self, applicant_id: str) -> dict | None:
+        """The applicant's ASSESSMENT item (the running or finished test), or None."""
+        return self.get_item(applicant_id, "ASSESSMENT")
+
     # ------------------------------------------------------------------ generic sub-items
+    # (for the stores of this package that compose the applicant's items: adapters/membership.py)
     def get_item(self, applicant_id: str, sk: str) -> dict | None:
         """Any of the applicant's items by sort key (BIODATA, ASSESSMENT, MEMBER#...)."""
         item = self.t.get_item(Key={"pk": app_pk(applicant_id), "sk": sk}, ConsistentRead=True).get("Item")
@@ -428,14 +486,14 @@ class ApplicantStore:
         HMAC ``nik_key`` (under ``kid``) at ``at``: only if the sentinel is absent or already
         ours (or, with ``displace``, still that applicant's unverified claim)."""
         return {"Put": {"TableName": self.name,
-                        "Item": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL", "applicant_id": applicant_id, "kid": kid,
+                        "Item": {**_sentinel("NIK", nik_key), "applicant_id": applicant_id, "kid": kid,
                                  "verified_at": at},
                         **self._nik_condition(applicant_id, displace)}}
 
     def nik_sentinel_clear(self, nik_key: str, applicant_id: str, displace: str | None = None) -> dict:
         """Transaction item (``Delete``) for the same NIK's sentinel under another HMAC key id:
         it must be absent or ours (or ``displace``'s unverified claim), and goes."""
-        return {"Delete": {"TableName": self.name, "Key": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL"},
+        return {"Delete": {"TableName": self.name, "Key": _sentinel("NIK", nik_key),
                            **self._nik_condition(applicant_id, displace)}}
 
     def nik_not_verified(self, applicant_id: str) -> dict:
@@ -462,13 +520,13 @@ class ApplicantStore:
     def nik_sentinel_release(self, nik_key: str, applicant_id: str) -> dict:
         """Transaction item (``Delete``) removing the applicant's own sentinel (a new submission:
         a pending claim holds none); only while it is still theirs."""
-        return {"Delete": {"TableName": self.name, "Key": {"pk": f"NIK#{nik_key}", "sk": "SENTINEL"},
+        return {"Delete": {"TableName": self.name, "Key": _sentinel("NIK", nik_key),
                            "ConditionExpression": "applicant_id = :a",
                            "ExpressionAttributeValues": {":a": applicant_id}}}
 
     def nik_owner(self, nik_key: str) -> str | None:
         """The applicant holding a NIK (by HMAC), or None."""
-        item = self.t.get_item(Key={"pk": f"NIK#{nik_key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
+        item = self.t.get_item(Key=_sentinel("NIK", nik_key), ConsistentRead=True).get("Item")
         return item["applicant_id"] if item else None
 
     def find_nik(self, nik_keys: Iterable[str]) -> tuple[str, str] | None:
@@ -498,10 +556,25 @@ class ApplicantStore:
 
     def get_sentinel(self, kind: str, key: str) -> dict | None:
         """An ``EMAIL`` or ``NIK`` sentinel (``applicant_id``, ``kid``), or None."""
-        item = self.t.get_item(Key={"pk": f"{kind}#{key}", "sk": "SENTINEL"}, ConsistentRead=True).get("Item")
+        item = self.t.get_item(Key=_sentinel(kind, key), ConsistentRead=True).get("Item")
         return plain(item) if item else None
 
-    def rekey_items(self, kind: str, applicant_id: str, sk: str, old_key: str, new_key: str, kid: str,
+    def rekey_email(self, applicant_id: str, old_key: str, new_key: str, kid: str) -> list[dict]:
+        """Transaction items moving the applicant's email lookup from HMAC ``old_key`` to
+        ``new_key`` under key id ``kid``: PROFILE's ``email_key``/``email_kid`` (only while it
+        still holds ``old_key``) and the EMAIL sentinel (free or already ours)."""
+        return self._rekey_items("EMAIL", applicant_id, "PROFILE", old_key, new_key, kid)
+
+    def rekey_nik(self, applicant_id: str, version: int, old_key: str, new_key: str, kid: str,
+                  sentinel: dict | None, move_sentinel: bool) -> list[dict]:
+        """Transaction items moving the NIK lookup of biodata ``version`` from ``old_key`` to
+        ``new_key`` under ``kid`` (only while BIODATA is still that version with that key) and,
+        with ``move_sentinel`` (the NIK sentinel is the applicant's: ``sentinel``, the old item,
+        whose attributes such as ``verified_at`` are kept), the sentinel with it."""
+        return self._rekey_items("NIK", applicant_id, "BIODATA", old_key, new_key, kid, "version = :v",
+                                 {":v": version}, sentinel=sentinel, move_sentinel=move_sentinel)
+
+    def _rekey_items(self, kind: str, applicant_id: str, sk: str, old_key: str, new_key: str, kid: str,
                     condition: str = "", values: dict | None = None, sentinel: dict | None = None,
                     move_sentinel: bool = True) -> list[dict]:
         """Transaction items moving one lookup of the applicant to the HMAC ``new_key`` under key
@@ -525,24 +598,18 @@ class ApplicantStore:
         return [
             holder,
             {"Put": {"TableName": self.name,
-                     "Item": {**kept, "pk": f"{kind}#{new_key}", "sk": "SENTINEL", "applicant_id": applicant_id,
+                     "Item": {**kept, "pk": sentinel_pk(kind, new_key), "sk": "SENTINEL", "applicant_id": applicant_id,
                               "kid": kid},
                      **ours}},
-            {"Delete": {"TableName": self.name, "Key": {"pk": f"{kind}#{old_key}", "sk": "SENTINEL"}, **ours}},
+            {"Delete": {"TableName": self.name, "Key": _sentinel(kind, old_key), **ours}},
         ]
 
     def delete_stale_sentinel(self, kind: str, key: str, applicant_id: str, kid: str) -> bool:
         """Delete a sentinel left under a previous key id (its applicant is gone or no longer
         holds it), only if it still belongs to ``applicant_id`` under ``kid``."""
-        try:
-            self.t.delete_item(Key={"pk": f"{kind}#{key}", "sk": "SENTINEL"},
-                               ConditionExpression="applicant_id = :a AND kid = :kid",
-                               ExpressionAttributeValues={":a": applicant_id, ":kid": kid})
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.delete_item(Key=_sentinel(kind, key),
+                                                  ConditionExpression="applicant_id = :a AND kid = :kid",
+                                                  ExpressionAttributeValues={":a": applicant_id, ":kid": kid}))
 
     # ------------------------------------------------------------------ NIK check (issue 5)
     # The PROFILE's ``nik_version`` names the biodata version the nik step is about; the worker's
@@ -597,30 +664,22 @@ class ApplicantStore:
                                           ":pending": "PENDING", ":v": version} | ({":at": at} if marker else {}),
             "ReturnValues": "UPDATED_OLD",
         }
-        try:
-            old = self.t.update_item(**kwargs).get("Attributes") or {}
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False, False
-            raise
-        return True, bool(marker) and marker not in old
+        response = conditional(lambda: self.t.update_item(**kwargs))
+        if response is None:
+            return False, False
+        return True, bool(marker) and marker not in (response.get("Attributes") or {})
 
     def count_nik_failure(self, applicant_id: str, version: int, kind: str, at: str) -> int | None:
         """Count one failed ministry call on BIODATA ``version``; the attempts so far, or None when
         the version was superseded or already has an outcome."""
-        try:
-            response = self.t.update_item(
-                Key={"pk": app_pk(applicant_id), "sk": "BIODATA"},
-                UpdateExpression="ADD attempts :one SET last_error = :k, last_error_at = :at",
-                ConditionExpression="version = :v AND (attribute_not_exists(#c) OR #c = :null)",
-                ExpressionAttributeNames={"#c": "check"},
-                ExpressionAttributeValues={":one": 1, ":k": kind, ":at": at, ":v": version, ":null": None},
-                ReturnValues="UPDATED_NEW")
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return None
-            raise
-        return int(response["Attributes"]["attempts"])
+        response = conditional(lambda: self.t.update_item(
+            Key={"pk": app_pk(applicant_id), "sk": "BIODATA"},
+            UpdateExpression="ADD attempts :one SET last_error = :k, last_error_at = :at",
+            ConditionExpression="version = :v AND (attribute_not_exists(#c) OR #c = :null)",
+            ExpressionAttributeNames={"#c": "check"},
+            ExpressionAttributeValues={":one": 1, ":k": kind, ":at": at, ":v": version, ":null": None},
+            ReturnValues="UPDATED_NEW"))
+        return None if response is None else int(response["Attributes"]["attempts"])
 
     def nik_dead_lettered(self, applicant_id: str, version: int, at: str) -> bool:
         """Note that BIODATA ``version``'s check went to the DLQ and start its attempts afresh, so a
@@ -637,13 +696,7 @@ class ApplicantStore:
             kwargs["ExpressionAttributeNames"] = names
         if values:  # (DynamoDB refuses an empty map)
             kwargs["ExpressionAttributeValues"] = values
-        try:
-            self.t.update_item(**kwargs)
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(**kwargs))
 
 
 def _status_in(path: str, statuses: Iterable[str]) -> tuple[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from prakerja.adapters.aws import table
-from prakerja.adapters.dynamo import is_condition_failure, plain
+from prakerja.adapters.dynamo import applied, plain
 
 
 class BatchStore:
@@ -44,40 +44,48 @@ class BatchStore:
 
     def put_batch(self, meta: dict) -> bool:
         """Create a batch (META and index items). Overwrites nothing: False if it exists."""
-        try:
-            self.t.meta.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.name, "Item": {"pk": f"BATCH#{meta['batch_id']}", "sk": "META", **meta},
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self.name,
-                         "Item": {"pk": "BATCHES", "sk": f"{meta['opens_at']}#{meta['batch_id']}",
-                                  "batch_id": meta["batch_id"]}}},
-            ])
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        items = [
+            {"Put": {"TableName": self.name, "Item": {"pk": f"BATCH#{meta['batch_id']}", "sk": "META", **meta},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.name,
+                     "Item": {"pk": "BATCHES", "sk": f"{meta['opens_at']}#{meta['batch_id']}",
+                              "batch_id": meta["batch_id"]}}},
+        ]
+        return applied(lambda: self.t.meta.client.transact_write_items(TransactItems=items))
 
-    def update_batch(self, batch_id: str, values: dict, condition: str, cond_values: dict | None = None,
-                     cond_names: dict | None = None) -> bool:
+    def reveal_secret(self, batch_id: str, secret: str, commitment: str, at: str) -> bool:
+        """Store the draw ``secret`` (revealed at ``at``, ISO UTC) if the batch's commitment is
+        still ``commitment`` and no secret is stored yet. False otherwise (a different secret was
+        revealed first, or the batch is gone). 1 conditional UpdateItem."""
+        return self._update_batch(batch_id, {"secret": secret, "revealed_at": at},
+                                  "commitment = :c AND attribute_not_exists(secret)", {":c": commitment})
+
+    def close_by_operator(self, batch_id: str, closes_at: str, at: str) -> bool:
+        """Close a SCHEDULED batch now (``closes_at``, ``closed_at``: ISO UTC): status CLOSED,
+        ``closed_by`` operator. False when it is not SCHEDULED any more (a tick or another
+        operator closed it first). 1 conditional UpdateItem."""
+        return self._update_batch(batch_id, {"status": "CLOSED", "closes_at": closes_at, "closed_at": at,
+                                             "closed_by": "operator"}, "#status = :s", {":s": "SCHEDULED"})
+
+    def bring_announcement_forward(self, batch_id: str, announce_at: str, now: str) -> bool:
+        """Set ``announce_at`` (ISO UTC) on a batch that has closed by ``now`` and is not
+        ANNOUNCED. False otherwise. 1 conditional UpdateItem."""
+        return self._update_batch(batch_id, {"announce_at": announce_at}, "#status <> :a AND closes_at <= :n",
+                                  {":a": "ANNOUNCED", ":n": now})
+
+    def _update_batch(self, batch_id: str, values: dict, condition: str, cond_values: dict | None = None,
+                      cond_names: dict | None = None) -> bool:
         """Set ``values`` on a batch's META item if ``condition`` holds (it may use ``#status``
         and the placeholders in ``cond_values``/``cond_names``). False when it does not."""
         names = {f"#k{i}": k for i, k in enumerate(values)} | (cond_names or {})
         if "#status" in condition:
             names["#status"] = "status"
         vals = {f":v{i}": v for i, v in enumerate(values.values())} | (cond_values or {})
-        try:
-            self.t.update_item(
-                Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
-                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                ExpressionAttributeNames=names, ExpressionAttributeValues=vals,
-            )
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(
+            Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
+            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+            ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=vals))
 
     @staticmethod
     def parse_key(pk: str) -> dict[str, str]:
@@ -93,11 +101,21 @@ class BatchStore:
 
     # ------------------------------------------------------------------ priority list
     @staticmethod
+    def applicant_entry(applicant_id: str) -> str:
+        """The priority list entry of an applicant id (32 hex), as :meth:`put_priority` takes it."""
+        return f"A#{applicant_id}"
+
+    @staticmethod
+    def nik_entry(nik_key: str) -> str:
+        """The priority list entry of a NIK, by its keyed HMAC (``nik_key`` as biodata stores it)."""
+        return f"N#{nik_key}"
+
+    @staticmethod
     def _priority_pk(batch_id: str, key: str) -> str:
         return f"BATCH#{batch_id}#P#{key}"
 
     def put_priority(self, batch_id: str, keys: list[str]) -> int:
-        """Write the priority list entries ``keys`` (``A#<applicant_id>`` or ``N#<nik_hmac>``);
+        """Write the priority list entries ``keys`` (:meth:`applicant_entry`, :meth:`nik_entry`);
         idempotent. Returns how many were written."""
         with self.t.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as writer:
             for key in keys:
@@ -204,15 +222,8 @@ class BatchStore:
         ``from_status``. False when another tick got there first."""
         names = {f"#k{i}": k for i, k in enumerate(values)} | {"#status": "status"}
         vals = {f":v{i}": v for i, v in enumerate(values.values())} | {":from": from_status}
-        try:
-            self.t.update_item(
-                Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
-                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-                ConditionExpression="#status = :from",
-                ExpressionAttributeNames=names, ExpressionAttributeValues=vals,
-            )
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(
+            Key={"pk": f"BATCH#{batch_id}", "sk": "META"},
+            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+            ConditionExpression="#status = :from",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=vals))

@@ -17,7 +17,7 @@ from typing import Any
 
 from prakerja import clock
 from prakerja.adapters.aws import table
-from prakerja.adapters.dynamo import is_condition_failure
+from prakerja.adapters.dynamo import applied
 from prakerja.domain.accounts import seconds_left, window_start
 
 
@@ -56,28 +56,20 @@ class WindowCounters:
         :meth:`release`, so a release after the window rolled over touches the window it took
         from), or None (nothing written) when the window's ``limit`` units are all taken."""
         key = self._key(subject)
-        try:
-            self.t.update_item(Key=key, UpdateExpression="ADD #c :one SET #t = if_not_exists(#t, :ttl)",
-                               ConditionExpression="attribute_not_exists(#c) OR #c < :limit",
-                               ExpressionAttributeNames={"#c": "count", "#t": "ttl"},
-                               ExpressionAttributeValues={":one": 1, ":limit": limit,
-                                                          ":ttl": int(key["sk"]) + 2 * self.window})
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return None
-            raise
+        if not applied(lambda: self.t.update_item(
+                Key=key, UpdateExpression="ADD #c :one SET #t = if_not_exists(#t, :ttl)",
+                ConditionExpression="attribute_not_exists(#c) OR #c < :limit",
+                ExpressionAttributeNames={"#c": "count", "#t": "ttl"},
+                ExpressionAttributeValues={":one": 1, ":limit": limit, ":ttl": int(key["sk"]) + 2 * self.window})):
+            return None
         return key
 
     def release(self, key: dict) -> None:
         """Give back one unit taken by :meth:`take` (``key`` is what it returned); 1 write. A unit
         of a window whose item is gone (TTL) is not recreated."""
-        try:
-            self.t.update_item(Key=key, UpdateExpression="ADD #c :minus",
-                               ConditionExpression="#c > :zero", ExpressionAttributeNames={"#c": "count"},
-                               ExpressionAttributeValues={":minus": -1, ":zero": 0})
-        except Exception as exc:
-            if not is_condition_failure(exc):
-                raise
+        applied(lambda: self.t.update_item(Key=key, UpdateExpression="ADD #c :minus",
+                                           ConditionExpression="#c > :zero", ExpressionAttributeNames={"#c": "count"},
+                                           ExpressionAttributeValues={":minus": -1, ":zero": 0}))
 
     def forget(self, key: dict) -> None:
         """Delete the window item ``key`` (as returned by :meth:`take`); 1 write."""

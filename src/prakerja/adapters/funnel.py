@@ -28,7 +28,7 @@ import random
 from typing import Any
 
 from prakerja.adapters.aws import table
-from prakerja.adapters.dynamo import is_condition_failure
+from prakerja.adapters.dynamo import applied
 
 #: the steps counted, in funnel order (the April 2020 statement's, plus ``ktp_valid``)
 STEPS = ("registered", "email_verified", "ktp_valid", "nik_verified", "assessment_passed", "joined_batch",
@@ -79,16 +79,10 @@ class FunnelCounters:
         True when this call set the marker (the first time); False when it was set already or the
         applicant's profile no longer exists."""
         self._check(step)
-        try:
-            self.t.update_item(Key={"pk": f"APP#{applicant_id}", "sk": "PROFILE"}, UpdateExpression="SET #m = :at",
-                               ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#m)",
-                               ExpressionAttributeNames={"#m": marker_attribute(step)},
-                               ExpressionAttributeValues={":at": at})
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(
+            Key={"pk": f"APP#{applicant_id}", "sk": "PROFILE"}, UpdateExpression="SET #m = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#m)",
+            ExpressionAttributeNames={"#m": marker_attribute(step)}, ExpressionAttributeValues={":at": at}))
 
     def reached(self, applicant_id: str, step: str, at: str) -> bool:
         """Count the applicant on ``step`` if this is the first time they reached it; True if counted."""

@@ -39,13 +39,19 @@ from boto3.dynamodb.conditions import Key
 
 from prakerja.adapters.aws import client, table
 from prakerja.adapters.batches import BatchStore
-from prakerja.adapters.dynamo import is_condition_failure, plain
+from prakerja.adapters.dynamo import applied, plain
 
 APPLICANT_INDEX = "ApplicantIndex"
 OUTBOX_INDEX = "OutboxIndex"
 #: Limits-table counters whose subject is the applicant id (``<prefix><applicant_id>``)
 LIMIT_PREFIXES = ("COUNT#resend#", "COUNT#reset-mail#", "QUOTA#corrections#", "QUOTA#nik_used#",
                   "QUOTA#ktp_presigns#")
+
+
+def limit_counter(item: dict) -> str:
+    """The name of the counter or quota a Limits item belongs to (its ``pk`` without the
+    subject): ``COUNT#resend``, ``QUOTA#corrections``, ..."""
+    return str(item["pk"]).rsplit("#", 1)[0]
 
 
 def _query_all(t: Any, **kwargs: Any) -> list[dict]:
@@ -147,16 +153,14 @@ class PersonalDataStore:
     def delete_owned(self, keys: Iterable[dict], applicant_id: str) -> int:
         """Delete Applicants-table items only while they still name ``applicant_id`` (a NIK
         sentinel freed meanwhile may belong to someone else by now). Returns how many went."""
-        t, count = table(self.applicants_table), 0
-        for key in keys:
-            try:
-                t.delete_item(Key={"pk": key["pk"], "sk": key["sk"]}, ConditionExpression="applicant_id = :a",
-                              ExpressionAttributeValues={":a": applicant_id})
-                count += 1
-            except Exception as exc:
-                if not is_condition_failure(exc):
-                    raise
-        return count
+        t = table(self.applicants_table)
+
+        def owned_delete(key: dict) -> bool:
+            return applied(lambda: t.delete_item(Key={"pk": key["pk"], "sk": key["sk"]},
+                                                 ConditionExpression="applicant_id = :a",
+                                                 ExpressionAttributeValues={":a": applicant_id}))
+
+        return sum(owned_delete(key) for key in keys)
 
 
 class PrivacyAuditLog:

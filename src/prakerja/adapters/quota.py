@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from prakerja.adapters.aws import table
-from prakerja.adapters.dynamo import is_condition_failure
+from prakerja.adapters.dynamo import applied
 
 
 class Quota:
@@ -41,13 +41,7 @@ class Quota:
     def take(self, subject: str, window: str, expires_at: int) -> bool:
         """Take one unit; False (nothing written) when the window's units are all taken.
         ``expires_at``: the item's TTL (epoch seconds), after the window ends."""
-        try:
-            self.t.update_item(Key=self._key(subject, window), UpdateExpression="ADD used :one SET #t = :ttl",
-                               ConditionExpression="attribute_not_exists(used) OR used < :limit",
-                               ExpressionAttributeNames={"#t": "ttl"},
-                               ExpressionAttributeValues={":one": 1, ":limit": self.limit, ":ttl": expires_at})
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return applied(lambda: self.t.update_item(
+            Key=self._key(subject, window), UpdateExpression="ADD used :one SET #t = :ttl",
+            ConditionExpression="attribute_not_exists(used) OR used < :limit", ExpressionAttributeNames={"#t": "ttl"},
+            ExpressionAttributeValues={":one": 1, ":limit": self.limit, ":ttl": expires_at}))

@@ -51,7 +51,7 @@ class Assessments:
         Raises Forbidden(EMAIL_NOT_VERIFIED), Conflict(TEST_ALREADY_TAKEN | TEST_RETAKE_NOT_YET)."""
         store = self.w.store
         require_active(store.get_profile(applicant_id))
-        item = store.get_item(applicant_id, "ASSESSMENT")
+        item = store.assessment(applicant_id)
         now = clock.now()
         if item is None:
             profile = store.get_profile(applicant_id)
@@ -83,7 +83,7 @@ class Assessments:
             self.items.first_attempt_item(applicant_id, item),
             store.step_update(applicant_id, "assessment", "IN_PROGRESS", None, at, {"NOT_STARTED"}),
         ])
-        return item if created else (store.get_item(applicant_id, "ASSESSMENT") or item)
+        return item if created else (store.assessment(applicant_id) or item)
 
     def _retake(self, applicant_id: str, done: dict, now: datetime) -> dict:
         """The next attempt after a FAILED one, when the policy allows it now; else raises."""
@@ -106,13 +106,13 @@ class Assessments:
         ])
         if started:
             return item
-        again = store.get_item(applicant_id, "ASSESSMENT") or {}
+        again = store.assessment(applicant_id) or {}
         if again.get("status") == "IN_PROGRESS":  # a concurrent start won: resume it
             return again
         raise Conflict("TEST_ALREADY_TAKEN", detail=result)
 
     def _open_item(self, applicant_id: str) -> dict:
-        item = self.w.store.get_item(applicant_id, "ASSESSMENT")
+        item = self.w.store.assessment(applicant_id)
         if not item:
             raise NotFound("TEST_NOT_STARTED")
         if item["status"] != "IN_PROGRESS":
@@ -141,7 +141,7 @@ class Assessments:
     def submit(self, applicant_id: str, answers: dict[str, str] | None = None) -> dict:
         """Score the test once: ``{score, passed}``. Answers in the body are merged first while
         the test is open. A scored test returns its stored result (idempotent)."""
-        item = self.w.store.get_item(applicant_id, "ASSESSMENT")
+        item = self.w.store.assessment(applicant_id)
         if not item:
             raise NotFound("TEST_NOT_STARTED")
         if item["status"] != "IN_PROGRESS":
@@ -166,7 +166,7 @@ class Assessments:
                               at, {"IN_PROGRESS"}),
         ])
         if not done:
-            again = store.get_item(applicant_id, "ASSESSMENT") or {}
+            again = store.assessment(applicant_id) or {}
             return {"score": again.get("score"), "passed": again.get("status") == "PASSED"}
         if result.passed:
             self.w.funnel.reached(applicant_id, "assessment_passed")
@@ -181,7 +181,7 @@ class Assessments:
         scored = 0
         for shard in range(DUE_SHARDS):
             for applicant_id in self.items.overdue(shard, cutoff, limit):
-                item = self.w.store.get_item(applicant_id, "ASSESSMENT")
+                item = self.w.store.assessment(applicant_id)
                 if item and item["status"] == "IN_PROGRESS":
                     self._score(applicant_id, item, dict(item.get("answers") or {}))
                     scored += 1

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from prakerja import clock
 from prakerja.adapters.batches import BatchStore
 from prakerja.adapters.draws import AuditArchive, DrawFanOut
+from prakerja.adapters.membership import BatchMembership
 from prakerja.domain import applicant as states
 from prakerja.domain import selection
 from prakerja.domain.accounts import mail_address
@@ -159,6 +160,11 @@ class Batches:
         self.w = w
         self.batches: BatchStore = batches  # type: ignore[assignment]
 
+    @property
+    def membership(self) -> BatchMembership:
+        """Joining, results and announcement marks (adapters/membership.py)."""
+        return BatchMembership(self.w.store, self.batches)
+
     def list(self) -> list[dict]:
         """Every batch as ``{batch_id, status, opens_at, closes_at, announce_at, quota, commitment}``
         (plus ``priority_share``/``province_quotas`` when set, and the counts once drawn)."""
@@ -198,22 +204,11 @@ class Batches:
             raise Forbidden("NOT_ELIGIBLE", detail={"missing_steps": missing})
         if profile.get("selected_batch"):
             raise Conflict("ALREADY_SELECTED")
-        biodata = store.get_item(applicant_id, "BIODATA") or {}
+        biodata = store.biodata(applicant_id) or {}
         province = (biodata.get("data") or {}).get("province_code")
         member = {"joined_at": at, "province_code": province,
                   "priority": self._on_priority_list(meta, applicant_id, biodata.get("nik_key"))}
-        joined = store.transact([
-            self.batches.member_put(batch_id, applicant_id, member),
-            store.put_item(applicant_id, f"MEMBER#{batch_id}", {"batch_id": batch_id, "joined_at": at},
-                           condition="attribute_not_exists(pk)"),
-            store.update_item(applicant_id, "PROFILE", {"active_batch": batch_id,
-                                                        "active_batch_closes_at": meta["closes_at"]},
-                              condition="attribute_not_exists(selected_batch) AND "
-                                        "(attribute_not_exists(active_batch_closes_at)"
-                                        " OR active_batch_closes_at <= :now)",
-                              cond_values={":now": clock.iso(now)}),
-        ])
-        if not joined:
+        if not self.membership.join_batch(applicant_id, batch_id, meta["closes_at"], member, now):
             raise Conflict("ALREADY_JOINED")
         self.w.funnel.reached(applicant_id, "joined_batch")
         return {"batch_id": batch_id, "status": "JOINED", "joined_at": clock.iso(now)}
@@ -221,7 +216,7 @@ class Batches:
     def _on_priority_list(self, meta: dict, applicant_id: str, nik_key: str | None) -> bool:
         if not meta.get("priority_list"):
             return False
-        keys = [f"A#{applicant_id}"] + ([f"N#{nik_key}"] if nik_key else [])
+        keys = [BatchStore.applicant_entry(applicant_id)] + ([BatchStore.nik_entry(nik_key)] if nik_key else [])
         return self.batches.is_priority(meta["batch_id"], keys)
 
     # ------------------------------------------------------------------ operators
@@ -258,14 +253,14 @@ class Batches:
             if not entry:
                 continue
             if _APPLICANT_ID.fullmatch(entry):
-                keys.add(f"A#{entry}")
+                keys.add(BatchStore.applicant_entry(entry))
                 continue
             try:
                 nik = normalize_nik(entry)
             except NikError:
                 raise InvalidInput("PRIORITY_ENTRY_INVALID", [FieldIssue(f"line {number}", "PRIORITY_ENTRY_INVALID")]
                                    ) from None
-            keys.update(f"N#{key}" for key, _ in lookup_keys(secret, nik))
+            keys.update(BatchStore.nik_entry(key) for key, _ in lookup_keys(secret, nik))
         return sorted(keys)
 
     def _meta(self, batch_id: str) -> dict:
@@ -288,9 +283,7 @@ class Batches:
         now = clock.iso(clock.now())
         if now < meta["closes_at"]:
             raise Conflict("BATCH_NOT_CLOSED", detail={"closes_at": meta["closes_at"]})
-        if meta.get("secret") != secret and not self.batches.update_batch(
-                batch_id, {"secret": secret, "revealed_at": now},
-                "commitment = :c AND attribute_not_exists(secret)", {":c": hashed}):
+        if meta.get("secret") != secret and not self.batches.reveal_secret(batch_id, secret, hashed, now):
             raise Conflict("SECRET_MISMATCH")
         logger.info("draw secret revealed", extra={"batch_id": batch_id})
         return {"batch_id": batch_id, "revealed": True, "status": shown_status(meta, clock.now())}
@@ -302,9 +295,8 @@ class Batches:
         meta = self._meta(batch_id)
         now = clock.iso(clock.now())
         closes_at = min(now, meta["closes_at"])
-        if meta.get("status", "SCHEDULED") != "SCHEDULED" or not self.batches.update_batch(
-                batch_id, {"status": "CLOSED", "closes_at": closes_at, "closed_at": now, "closed_by": "operator"},
-                "#status = :s", {":s": "SCHEDULED"}):
+        if meta.get("status", "SCHEDULED") != "SCHEDULED" or not self.batches.close_by_operator(batch_id, closes_at,
+                                                                                                now):
             raise Conflict("BATCH_ALREADY_CLOSED")
         logger.info("batch closed by an operator", extra={"batch_id": batch_id})
         return {"batch_id": batch_id, "status": "CLOSED", "closes_at": closes_at}
@@ -320,8 +312,7 @@ class Batches:
         if shown_status(meta, clock.now()) not in {"CLOSED", "DRAWN"}:
             raise Conflict("BATCH_NOT_CLOSED", detail={"closes_at": meta["closes_at"]})
         announce_at = min(now, meta["announce_at"])
-        if not self.batches.update_batch(batch_id, {"announce_at": announce_at}, "#status <> :a AND closes_at <= :n",
-                                         {":a": "ANNOUNCED", ":n": now}):
+        if not self.batches.bring_announcement_forward(batch_id, announce_at, now):
             raise Conflict("BATCH_ALREADY_ANNOUNCED")
         logger.info("announcement brought forward by an operator", extra={"batch_id": batch_id})
         return {"batch_id": batch_id, "status": shown_status(meta, clock.now()), "announce_at": announce_at}
@@ -432,13 +423,7 @@ class Batches:
     def _write_result(self, applicant_id: str, batch_id: str, outcome: str, rank: int) -> bool:
         """Record one member's result; the selected are counted in the funnel. False when the
         member no longer exists."""
-        store = self.w.store
-        items = [store.update_item(applicant_id, f"MEMBER#{batch_id}", {"result": outcome, "rank": rank},
-                                   condition="attribute_exists(pk)")]
-        if outcome == "SELECTED":
-            items.append(store.update_item(applicant_id, "PROFILE", {"selected_batch": batch_id},
-                                           condition="attribute_exists(pk)"))
-        if not store.transact(items):
+        if not self.membership.record_result(applicant_id, batch_id, outcome, rank):
             logger.info("result for a member that no longer exists", extra={"batch_id": batch_id})
             return False
         if outcome == "SELECTED":
@@ -446,9 +431,8 @@ class Batches:
         return True
 
     def _notify(self, applicant_id: str, batch_id: str, outcome: str) -> None:
-        store = self.w.store
-        member = store.get_item(applicant_id, f"MEMBER#{batch_id}")
-        profile = store.get_profile(applicant_id)
+        member = self.membership.member(applicant_id, batch_id)
+        profile = self.w.store.get_profile(applicant_id)
         if not member or not profile or member.get("notified_at"):
             return
         message = mail.email_message(mail.BULK, "batch_result", mail_address(profile["email"]),
@@ -460,13 +444,10 @@ class Batches:
         # again whenever the mark failed (DynamoDB throttled after SQS accepted: issue 15). The
         # cost: a process dying between the mark and the send loses that email (its result still
         # shows in the status); one more UpdateItem only when the send fails.
-        member_sk = f"MEMBER#{batch_id}"
-        if not store.transact([store.update_item(applicant_id, member_sk, {"notified_at": clock.iso(clock.now())},
-                                                 condition="attribute_exists(pk) AND "
-                                                           "attribute_not_exists(notified_at)")]):
+        if not self.membership.mark_notified(applicant_id, batch_id, clock.iso(clock.now())):
             return
         try:
             self.w.outbox.send(message)
         except Exception:
-            store.remove_attribute(applicant_id, member_sk, "notified_at")
+            self.membership.unmark_notified(applicant_id, batch_id)
             raise

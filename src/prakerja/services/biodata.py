@@ -124,7 +124,7 @@ class BiodataService:
         keys = self.w.keys()
         nik_key, kid = lookup_key(keys, nik)
         self._check_nik_owner(applicant_id, nik, now)
-        previous = store.get_item(applicant_id, "BIODATA")
+        previous = store.biodata(applicant_id)
         if previous and (previous.get("check") or {}).get("result") == "VERIFIED":
             raise Conflict("ALREADY_VERIFIED")  # the ministry verified it; the step follows at once
         if previous:
@@ -139,13 +139,9 @@ class BiodataService:
         message = Message(NIK_QUEUE, {"applicant_id": applicant_id, "version": version})
         items = [
             # a version the ministry VERIFIED is never superseded (its sentinel is written with it)
-            store.put_item(applicant_id, "BIODATA", {"version": version, "data": data, **sealed, "nik_key": nik_key,
-                                                     "nik_kid": kid, "submitted_at": at, "check": None,
-                                                     **self._retention(now)},
-                           condition="attribute_not_exists(version) OR (version = :prev AND "
-                                     "(attribute_not_exists(#c) OR #c = :null OR #c.#r <> :verified))",
-                           values={":prev": version - 1, ":null": None, ":verified": "VERIFIED"},
-                           names={"#c": "check", "#r": "result"}),
+            store.biodata_put(applicant_id, {"version": version, "data": data, **sealed, "nik_key": nik_key,
+                                             "nik_kid": kid, "submitted_at": at, "check": None,
+                                             **self._retention(now)}),
             store.nik_pending_update(applicant_id, version, at, states.allowed_from("nik", "PENDING")),
             *self.w.outbox.put_items([message], now),
         ]
@@ -200,7 +196,7 @@ class BiodataService:
 
     def get(self, applicant_id: str) -> dict[str, Any]:
         """The stored biodata with the NIK (and KK) masked, and the check's state. Raises NotFound."""
-        item = self.w.store.get_item(applicant_id, "BIODATA")
+        item = self.w.store.biodata(applicant_id)
         if not item:
             raise NotFound("NOT_FOUND")
         data = dict(item["data"])

@@ -47,6 +47,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from prakerja import clock
+from prakerja.adapters.applicants import kind_of, linked_key, sentinel_kind
 from prakerja.adapters.batches import BatchStore
 from prakerja.adapters.crypto import EnvelopeError, Envelopes, nik_aad
 from prakerja.adapters.secrets import (
@@ -267,9 +268,10 @@ class KeyManager:
             if aid not in done:
                 done[aid] = self.rekey_applicant(aid, keys)
                 outcomes[done[aid]] += 1
-            if item["sk"] == "SENTINEL" and done[aid] in {REKEYED, CURRENT, GONE}:
+            kind = sentinel_kind(item)
+            if kind and done[aid] in {REKEYED, CURRENT, GONE}:
                 # still there although its applicant holds the value under the current kid (or is gone)
-                kind, key = str(item["pk"]).split("#", 1)
+                key = linked_key(item)
                 if kind == "NIK" and done[aid] != GONE and not self._holds_current_nik(aid, keys):
                     # biodata gone (retention) but the account lives: its NIK cannot be re-keyed
                     # without the plaintext, and removing the sentinel would free the NIK; it stays,
@@ -315,8 +317,8 @@ class KeyManager:
             items: list[dict] = []
             if profile.get("email_kid") != keys.hmac_kid:
                 new_key, kid = lookup_key(keys, lookup_email(profile["email"]))
-                items += store.rekey_items("EMAIL", applicant_id, "PROFILE", profile["email_key"], new_key, kid)
-            biodata = store.get_item(applicant_id, "BIODATA")
+                items += store.rekey_email(applicant_id, profile["email_key"], new_key, kid)
+            biodata = store.biodata(applicant_id)
             if biodata and biodata.get("nik_key") and biodata.get("nik_kid") != keys.hmac_kid:
                 try:
                     nik = self._open(biodata["nik_enc"], nik_aad(applicant_id))
@@ -327,9 +329,8 @@ class KeyManager:
                 # holds none, and re-keying must not create one (issue 16). One read.
                 sentinel = store.get_sentinel("NIK", biodata["nik_key"])
                 ours = bool(sentinel and sentinel.get("applicant_id") == applicant_id)
-                items += store.rekey_items("NIK", applicant_id, "BIODATA", biodata["nik_key"], new_key, kid,
-                                           "version = :v", {":v": biodata["version"]}, sentinel=sentinel,
-                                           move_sentinel=ours)
+                items += store.rekey_nik(applicant_id, int(biodata["version"]), biodata["nik_key"], new_key, kid,
+                                         sentinel=sentinel, move_sentinel=ours)
             if not items:
                 return CURRENT
             if store.transact(items):
@@ -338,7 +339,7 @@ class KeyManager:
 
     def _holds_current_nik(self, applicant_id: str, keys: Keys) -> bool:
         """Whether the applicant's BIODATA exists with its NIK lookup under the current kid."""
-        biodata = self.w.store.get_item(applicant_id, "BIODATA")
+        biodata = self.w.store.biodata(applicant_id)
         return bool(biodata and biodata.get("nik_kid") == keys.hmac_kid)
 
     def _open(self, envelope: dict, aad: str) -> str:
@@ -350,13 +351,15 @@ class KeyManager:
         return self._envelopes.open(envelope, aad)
 
 
+#: the keyed kinds the re-key counts (adapters.applicants.kind_of -> category of the report)
+_CATEGORIES = {"email_sentinel": "email_sentinels", "nik_sentinel": "nik_sentinels", "profile": "profiles",
+               "biodata": "biodata"}
+
+
 def _applicant_of(item: dict) -> str:
-    return str(item.get("applicant_id") or "") if item["sk"] == "SENTINEL" else str(item["pk"]).removeprefix("APP#")
+    return str(item.get("applicant_id") or "") if sentinel_kind(item) else linked_key(item)
 
 
 def _category(item: dict) -> str | None:
     """Which kind of keyed item this is (None: something else that happens to carry a kid)."""
-    pk, sk = str(item["pk"]), item["sk"]
-    if sk == "SENTINEL" and pk.startswith(("EMAIL#", "NIK#")):
-        return "email_sentinels" if pk.startswith("EMAIL#") else "nik_sentinels"
-    return {"PROFILE": "profiles", "BIODATA": "biodata"}.get(sk) if pk.startswith("APP#") else None
+    return _CATEGORIES.get(kind_of(item))

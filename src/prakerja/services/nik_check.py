@@ -274,7 +274,7 @@ class NikChecks:
         if left > 0:
             pause = left + self.rng.uniform(0, self.policy.circuit_cooldown / 2)
             return {r.message_id: self._defer(r, "circuit_open", pause) for r, _, _ in parsed}
-        items = self.w.store.get_items([aid for _, aid, _ in parsed], "BIODATA")
+        items = self.w.store.biodata_of([aid for _, aid, _ in parsed])
         outcomes: dict[str, CheckOutcome] = {}
         calls: list[_Call] = []
         for record, applicant_id, version in parsed:
@@ -419,7 +419,7 @@ class NikChecks:
                 return taken if store.record_nik_check(applicant_id, version, taken) else None
             if store.transact(plan):
                 return check
-            item = store.get_item(applicant_id, "BIODATA")
+            item = store.biodata(applicant_id)
             if not item or int(item["version"]) != version or item.get("check"):
                 return None
         raise RuntimeError("nik claim kept conflicting")

@@ -53,8 +53,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from prakerja import clock
+from prakerja.adapters.applicants import kind_of, linked_key, sentinel_kind, sentinel_pk
 from prakerja.adapters.batches import BatchStore
-from prakerja.adapters.personal_data import PersonalDataStore, PrivacyAuditLog
+from prakerja.adapters.personal_data import PersonalDataStore, PrivacyAuditLog, limit_counter
 from prakerja.adapters.storage import PhotoStore
 from prakerja.domain import applicant as states
 from prakerja.domain.accounts import consent_view, lookup_email
@@ -100,13 +101,18 @@ class Held:
     batch_items: list[dict]
     photos: list[dict] = field(default_factory=list)
 
-    def item(self, sk: str) -> dict | None:
-        """The partition item with sort key ``sk`` (PROFILE, BIODATA, ASSESSMENT), or None."""
-        return next((i for i in self.partition if i["sk"] == sk), None)
+    def item(self, kind: str) -> dict | None:
+        """The partition item of ``kind`` (``profile``, ``biodata``, ``assessment``:
+        adapters.applicants.kind_of), or None."""
+        return next((i for i in self.partition if kind_of(i) == kind), None)
 
-    def of_kind(self, prefix: str) -> list[dict]:
-        """Linked items whose ``pk`` starts with ``prefix`` (``EMAIL#``, ``NIK#``, ``TOKEN#``, ``REFRESH#``)."""
-        return [i for i in self.linked if str(i["pk"]).startswith(prefix)]
+    def in_partition(self, kind: str) -> list[dict]:
+        """The partition items of ``kind`` (``ktp_upload``, ``membership``, ...), by sort key."""
+        return sorted((i for i in self.partition if kind_of(i) == kind), key=lambda i: str(i["sk"]))
+
+    def of_kind(self, kind: str) -> list[dict]:
+        """Linked items of ``kind`` (``email_sentinel``, ``nik_sentinel``, ``email_token``, ``refresh_token``)."""
+        return [i for i in self.linked if kind_of(i) == kind]
 
     def count(self) -> int:
         """How many stored things were found (items and photo versions)."""
@@ -147,12 +153,12 @@ class PersonalData:
         """Everything stored about the applicant, across tables and the KTP bucket."""
         partition = self.data.partition(applicant_id)
         linked = self.data.linked(applicant_id)
-        profile = next((i for i in partition if i["sk"] == "PROFILE"), None)
-        families = self.data.families(i.get("family", "") for i in linked if str(i["pk"]).startswith("REFRESH#"))
+        profile = next((i for i in partition if kind_of(i) == "profile"), None)
+        families = self.data.families(i.get("family", "") for i in linked if kind_of(i) == "refresh_token")
         emails = [e for e in [(profile or {}).get("email")] + [i.get("new_email") for i in linked] if e]
         outbox = [i for i in self.data.pending_outbox() if outbox_item_names(i, applicant_id, emails)]
-        nik_keys = [str(i["pk"]).removeprefix("NIK#") for i in linked if str(i["pk"]).startswith("NIK#")]
-        nik_keys += [i["nik_key"] for i in partition if i["sk"] == "BIODATA" and i.get("nik_key")]
+        nik_keys = [linked_key(i) for i in linked if kind_of(i) == "nik_sentinel"]
+        nik_keys += [i["nik_key"] for i in partition if kind_of(i) == "biodata" and i.get("nik_key")]
         nik_keys += self._nik_keys_under_every_kid(applicant_id, partition)
         if not any(self.w.store.nik_owner(k) == applicant_id for k in dict.fromkeys(nik_keys)):
             # the NIK is this applicant's only once the ministry verified it for them (the owner
@@ -221,7 +227,7 @@ class PersonalData:
     def _show(self, aid: str) -> dict[str, Any]:
         held = self.collect(aid)
         profile = held.profile or {}
-        biodata = held.item("BIODATA")
+        biodata = held.item("biodata")
         nik = None
         if biodata and biodata.get("nik_enc"):
             nik = self._open(biodata["nik_enc"], _aad(aid, "nik"), mask=True)
@@ -233,19 +239,18 @@ class PersonalData:
             # operators see the ministry's detail the citizen is not shown (issue 16)
             fields = ",".join(check.get("fields") or [])
             steps["nik"]["reason"] = str(check["reason"]) + (f": {fields}" if fields else "")
-        members = sorted((i for i in held.partition if i["sk"].startswith("MEMBER#")),
-                         key=lambda i: i.get("joined_at", ""))
+        members = sorted(held.in_partition("membership"), key=lambda i: i.get("joined_at", ""))
         return {"applicant_id": aid, "email": mask_email(profile.get("email", "")),
                 "created_at": profile.get("created_at"), "consent": consent_view(profile), "steps": steps,
                 "nik": nik, "batches": [{"batch_id": m.get("batch_id"), "joined_at": m.get("joined_at"),
                                          "result": m.get("result")} for m in members],
                 "photos": len([p for p in held.photos if not p["delete_marker"]]),
-                "sessions": len(held.of_kind("REFRESH#")), "items": held.count()}
+                "sessions": len(held.of_kind("refresh_token")), "items": held.count()}
 
     def _nik_keys_under_every_kid(self, applicant_id: str, partition: list[dict]) -> list[str]:
         """The NIK's keyed HMAC under every kid still in the secret (a priority list made during
         a key rotation holds it under both); none when the NIK cannot be opened here."""
-        biodata = next((i for i in partition if i["sk"] == "BIODATA" and i.get("nik_enc")), None)
+        biodata = next((i for i in partition if kind_of(i) == "biodata" and i.get("nik_enc")), None)
         nik = self._open(biodata["nik_enc"], _aad(applicant_id, "nik")) if biodata else None
         if not nik:
             return []
@@ -267,11 +272,10 @@ class PersonalData:
     # ------------------------------------------------------------------ export
     def _export(self, aid: str, presign_seconds: int) -> dict[str, Any]:
         held = self.collect(aid)
-        partition = {i["sk"]: i for i in held.partition}
         profile = dict(held.profile or {})
         if profile.pop("password_hash", None) is not None:
             profile["password_hash"] = "held (argon2id), not exported"
-        biodata = partition.get("BIODATA")
+        biodata, assessment = held.item("biodata"), held.item("assessment")
         photos = [dict(p) for p in held.photos]
         if presign_seconds and self.photos:
             for p in photos:
@@ -282,20 +286,18 @@ class PersonalData:
             "profile": _strip(profile),
             "steps": profile.get("steps"),
             "biodata": self._biodata(aid, biodata) if biodata else None,
-            "assessment": _strip(partition["ASSESSMENT"]) if "ASSESSMENT" in partition else None,
-            "ktp_uploads": [_strip(i) for sk, i in sorted(partition.items()) if sk.startswith("KTP#")],
+            "assessment": _strip(assessment) if assessment else None,
+            "ktp_uploads": [_strip(i) for i in held.in_partition("ktp_upload")],
             "ktp_photo_versions": photos,
-            "batch_memberships": [_strip(i) for sk, i in sorted(partition.items()) if sk.startswith("MEMBER#")],
+            "batch_memberships": [_strip(i) for i in held.in_partition("membership")],
             "batch_items": [_batch_item(i) for i in held.batch_items],
-            "other_items": [_strip(i) | {"sk": sk} for sk, i in sorted(partition.items())
-                            if sk not in {"PROFILE", "BIODATA", "ASSESSMENT"}
-                            and not sk.startswith(("KTP#", "MEMBER#"))],
-            "sentinels": [{"kind": str(i["pk"]).split("#", 1)[0], "hmac": str(i["pk"]).split("#", 1)[1],
-                           "kid": i.get("kid")} for i in held.linked if str(i["pk"]).startswith(("EMAIL#", "NIK#"))],
-            "email_tokens": [_strip(i, "applicant_id") for i in held.of_kind("TOKEN#")],
-            "refresh_tokens": [_strip(i, "applicant_id") for i in held.of_kind("REFRESH#")],
-            "revoked_sessions": [{"family": str(i["pk"]).removeprefix("FAMILY#"), **_strip(i)} for i in held.families],
-            "limits": [{"counter": str(i["pk"]).rsplit("#", 1)[0], "window": i["sk"], **_strip(i)}
+            "other_items": [_strip(i) | {"sk": i["sk"]} for i in held.in_partition("applicant_item")],
+            "sentinels": [{"kind": sentinel_kind(i), "hmac": linked_key(i), "kid": i.get("kid")}
+                          for i in held.linked if sentinel_kind(i)],
+            "email_tokens": [_strip(i, "applicant_id") for i in held.of_kind("email_token")],
+            "refresh_tokens": [_strip(i, "applicant_id") for i in held.of_kind("refresh_token")],
+            "revoked_sessions": [{"family": linked_key(i), **_strip(i)} for i in held.families],
+            "limits": [{"counter": limit_counter(i), "window": i["sk"], **_strip(i)}
                        for i in held.limits],
             "pending_outbox": [_outbox(i) for i in held.outbox],
             "notes": NOTES,
@@ -323,12 +325,12 @@ class PersonalData:
                   "outbox": self.data.delete(self.data.applicants_table, held.outbox),
                   "revoked_sessions": self.data.delete(self.data.applicants_table, held.families)}
         email_key = profile.get("email_key")
-        biodata = held.item("BIODATA") or {}
+        biodata = held.item("biodata") or {}
         # the sentinels the last transaction deletes with the profile stay ours until then (freed
         # earlier, the NIK could be claimed by someone else and the transaction would fail)
-        last = {f"EMAIL#{email_key}"} if email_key else set()
+        last = {sentinel_pk("EMAIL", email_key)} if email_key else set()
         if biodata.get("nik_key"):
-            last.add(f"NIK#{biodata['nik_key']}")
+            last.add(sentinel_pk("NIK", biodata["nik_key"]))
         counts["linked_items"] = self.data.delete_owned([i for i in held.linked if i["pk"] not in last], applicant_id)
         counts["applicant_items"] = len(held.partition)
         if profile:
