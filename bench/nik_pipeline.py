@@ -41,16 +41,20 @@ machine-readable::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import logging
+import math
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -67,7 +71,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 from prakerja.adapters import aws  # noqa: E402
 from prakerja.adapters.crypto import Envelopes  # noqa: E402
 from prakerja.domain.nik import build_nik  # noqa: E402
-from prakerja.services.nik_check import nik_aad  # noqa: E402
+from prakerja.services.nik_check import NikPolicy, nik_aad  # noqa: E402
 from prakerja_local.provision import client_factory  # noqa: E402
 from prakerja_local.pumps import build_pumps  # noqa: E402
 from prakerja_local.stack import LocalStack, _aws_environment  # noqa: E402
@@ -77,6 +81,73 @@ WORKER = "NikWorkerFunction"
 # a reply that arrived is not kept waiting behind another instance's work.
 SWITCH_INTERVAL = 0.001
 DISTRICTS = ("32.01.01", "31.71.01", "35.78.01", "51.71.01", "73.71.01", "12.71.01", "64.72.01")
+
+# ---------------------------------------------------------------------- calibration
+# The ceiling run drains CEILING_CHECKS checks with the ministry unlimited; the capacity given to
+# the simulator is HEADROOM of the ceiling it measured (whole calls per second, the simulator's
+# unit), at most the ministry's real figure (--rate). Half: the harness (moto's SQS, DynamoDB
+# and KMS, the pump, the worker's threads) must carry the capacity with room to spare, or the
+# figure is the harness's speed again. Below MIN_CAPACITY calls per second the run means nothing:
+# the worker's burst (MINISTRY_BURST, 2 tokens, which the worker requires below the rate) would be
+# most of a second's calls, and a backlog of 100 s at that rate is a handful of batches.
+CEILING_CHECKS = 300
+HEADROOM = 0.5
+MIN_CAPACITY = 3  # calls per second
+MIN_CEILING = MIN_CAPACITY / HEADROOM  # checks per second: 6
+DRAIN_SECONDS = 100.0  # the default backlog is this many seconds at the chosen capacity
+UNLIMITED = 1_000_000  # the simulator's limits in the ceiling run (calls per second, in flight)
+REFUSED = 3  # exit status of a refused run (the ceiling is too low); 0: a result
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The capacity chosen from a measured ceiling.
+
+    ``ceiling``: checks per second the harness carried with the ministry unlimited. ``rate``
+    (calls per second, whole) and ``in_flight`` (calls at once): the simulator's capacity for
+    the run, both 0 when ``refused`` names why there is no run."""
+
+    ceiling: float
+    rate: int
+    in_flight: int
+    refused: str | None = None
+
+    def line(self) -> str:
+        """The machine-readable line: the ceiling and the capacity, or the refusal."""
+        if self.refused:
+            return (f"nik_pipeline: refused ceiling={self.ceiling:.1f}/s minimum={MIN_CEILING:g}/s "
+                    f"reason={self.refused}")
+        return (f"nik_pipeline_ceiling: ceiling={self.ceiling:.1f}/s capacity={self.rate}/s "
+                f"in_flight={self.in_flight} headroom={HEADROOM:g}")
+
+
+def calibrate(ceiling: float, ministry_rate: float, ministry_in_flight: int, headroom: float = HEADROOM,
+              min_capacity: int = MIN_CAPACITY) -> Calibration:
+    """The simulator's capacity for a harness that carries ``ceiling`` checks per second:
+    ``floor(ceiling x headroom)`` calls per second, at most ``ministry_rate`` (the ministry's real
+    capacity); calls in flight scaled the same way from ``ministry_in_flight`` (the template's
+    MaximumConcurrency x BatchSize at the real rate), rounded up, at least 1. Refused (no
+    capacity) when that rate is below ``min_capacity`` or the ceiling is not a positive number."""
+    if not math.isfinite(ceiling) or ceiling <= 0:
+        return Calibration(max(0.0, ceiling) if math.isfinite(ceiling) else 0.0, 0, 0,
+                           "the harness carried no checks: this machine cannot run the benchmark")
+    rate = min(int(ceiling * headroom), int(ministry_rate))
+    if rate < min_capacity:
+        return Calibration(ceiling, 0, 0, f"the harness (moto, pump, worker) is too slow on this machine: "
+                                          f"{headroom:g} of its ceiling is {rate}/s, below the {min_capacity}/s a "
+                                          f"meaningful run needs, so no run is made")
+    in_flight = max(1, min(ministry_in_flight, math.ceil(ministry_in_flight * rate / ministry_rate)))
+    return Calibration(ceiling, rate, in_flight)
+
+
+@dataclass(frozen=True)
+class _Unpaced(NikPolicy):
+    """The worker's policy for the ceiling run: no call is ever too late for its token (the
+    bucket is unlimited too), so the run measures the harness, not the pacing."""
+
+    @property
+    def late_tolerance(self) -> float:
+        return math.inf
 
 
 # ---------------------------------------------------------------------- moto in its own process
@@ -231,7 +302,36 @@ class _MinistryChild(_Child):
 
 class BenchStack(LocalStack):
     """The local stack with moto in a child process, and its pumps and schedules held back
-    until :meth:`go`."""
+    until :meth:`go`. ``harness_delay``: seconds added to every invocation of the worker (a
+    slower harness, for the calibration test). :attr:`outcomes` tallies the worker's outcomes
+    (``VERIFIED``, ``deferred:no_token``, ...; :class:`prakerja.services.nik_check.CheckOutcome`)."""
+
+    harness_delay = 0.0
+
+    def invoke(self, function_id: str, event: Any) -> Any:
+        if self.harness_delay:
+            time.sleep(self.harness_delay)
+        return super().invoke(function_id, event)
+
+    @functools.cached_property
+    def outcomes(self) -> Counter[str]:
+        return Counter()
+
+    def tally_outcomes(self, unpaced: bool = False) -> None:
+        """Count the worker's outcomes (and, for the ceiling run, take its pacing out of the way:
+        :class:`_Unpaced`). Call after :meth:`warm`."""
+        checks = self.functions.module(WORKER).checks
+        if unpaced:
+            checks.policy = _Unpaced(**dataclasses.asdict(checks.policy))
+        run, lock, outcomes = checks.run, threading.Lock(), self.outcomes
+
+        def counted(records: Any, remaining: Any = None) -> Any:
+            result = run(records, remaining)
+            with lock:
+                outcomes.update(str(o) for o in result.values())
+            return result
+
+        checks.run = counted
 
     def _start_moto(self) -> None:
         self.env.set(_aws_environment(None))
@@ -271,7 +371,7 @@ class BenchStack(LocalStack):
 
 @dataclass
 class Run:
-    """One drained backlog's figures."""
+    """One drained backlog's figures (monotonic seconds of this process)."""
 
     backlog: int
     rate: float
@@ -279,8 +379,11 @@ class Run:
     first_call: float | None = None
     last_call: float | None = None
     finished: float | None = None
+    outage_over_at: float | None = None  # when the simulator answered again
+    first_after_outage: float | None = None  # the first answered call after that
     samples: list[tuple[float, int]] = field(default_factory=list)
     counters: dict[str, Any] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
     recorded: int = 0
     dead_lettered: int = 0
 
@@ -297,11 +400,32 @@ class Run:
         return self.backlog / self.rate
 
     @property
-    def utilisation(self) -> float:
+    def calls_per_second(self) -> float:
+        """Answered calls per second from the first answered call to the last (as sampled)."""
         answered = self.counters.get("answered", 0)
         if not self.first_call or not self.last_call or self.last_call <= self.first_call:
             return 0.0
-        return answered / (self.last_call - self.first_call) / self.rate
+        return answered / (self.last_call - self.first_call)
+
+    @property
+    def throughput(self) -> float:
+        """Answered calls per second from the pumps' start to the last answered call: what the
+        ceiling run measures (the first batch's wait counts, unlike in :attr:`calls_per_second`)."""
+        answered = self.counters.get("answered", 0)
+        if not self.last_call or self.last_call <= self.started:
+            return 0.0
+        return answered / (self.last_call - self.started)
+
+    @property
+    def utilisation(self) -> float:
+        return self.calls_per_second / self.rate
+
+    @property
+    def drain_start_s(self) -> float | None:
+        """Seconds from the ministry answering again to the first answered call (outage run)."""
+        if self.outage_over_at is None or self.first_after_outage is None:
+            return None
+        return self.first_after_outage - self.outage_over_at
 
 
 def people(n: int, prefix: str) -> list[dict[str, str]]:
@@ -375,29 +499,42 @@ def queue_count(stack: BenchStack, queue: str) -> int:
                                        "ApproximateNumberOfMessagesDelayed"))
 
 
-def drain(backlog_size: int, rate: float, outage: float, timeout: float, say: Any) -> Run:
-    """One fresh stack, one backlog, drained; an outage of ``outage`` seconds in the middle."""
+def drain(backlog_size: int, rate: float, in_flight: int, outage: float, timeout: float, say: Any,
+          unlimited: bool = False, harness_delay: float = 0.0) -> Run:
+    """One fresh stack, one backlog, drained at ``rate`` calls per second and ``in_flight`` calls
+    at once; an outage of ``outage`` seconds in the middle. ``unlimited``: the ceiling run (the
+    simulator without limits, the worker's bucket unlimited and its pacing out of the way)."""
     aws.reset()  # boto3 clients of an earlier run point at its moto
     stack = BenchStack(port=0)
+    stack.harness_delay = harness_delay
     stack.start()
     try:
         sim = stack.ministry.simulator
-        source = next(s for s in stack.template.sqs_sources() if s.function_id == WORKER)
-        in_flight = source.max_concurrency * source.batch_size  # an instance makes its batch's calls at once
-        sim.settings.update({"rate_per_second": int(rate), "max_in_flight": in_flight, "latency_ms": 20,
-                             "latency_jitter_ms": 10})
-        stack.functions.environments[WORKER]["MINISTRY_RATE_PER_SECOND"] = str(rate)
-        backlog = people(backlog_size, "o" if outage else "b")
+        env = stack.functions.environments[WORKER]
+        if unlimited:
+            sim.settings.update({"rate_per_second": UNLIMITED, "max_in_flight": UNLIMITED, "latency_ms": 20,
+                                 "latency_jitter_ms": 10})
+            # a bucket that never runs dry: refill and burst far above what the harness carries
+            env.update({"MINISTRY_RATE_PER_SECOND": str(UNLIMITED), "MINISTRY_BURST": str(UNLIMITED // 2),
+                        "MINISTRY_MAX_IN_FLIGHT": str(UNLIMITED)})
+        else:
+            sim.settings.update({"rate_per_second": int(rate), "max_in_flight": in_flight, "latency_ms": 20,
+                                 "latency_jitter_ms": 10})
+            env.update({"MINISTRY_RATE_PER_SECOND": str(rate), "MINISTRY_MAX_IN_FLIGHT": str(in_flight)})
+        backlog = people(backlog_size, "c" if unlimited else "o" if outage else "b")
         started = time.monotonic()
         seed(stack, backlog)
+        capacity = "unlimited" if unlimited else f"capacity {rate:g}/s, {in_flight} in flight"
         say(f"  seeded {backlog_size} checks in {time.monotonic() - started:.1f} s; draining "
-            f"(capacity {rate:g}/s, {in_flight} in flight{f', outage {outage:g} s' if outage else ''})")
+            f"({capacity}{f', outage {outage:g} s' if outage else ''})")
         stack.warm()
+        stack.tally_outcomes(unpaced=unlimited)
         sim.reset_counters()
         run = Run(backlog_size, rate, started=time.monotonic())
         stack.go()
-        _watch(stack, run, backlog, outage, timeout, say)
+        _watch(stack, run, outage, timeout, say)
         run.counters = sim.snapshot()
+        run.outcomes = dict(stack.outcomes)
         run.recorded = recorded(stack, backlog)
         run.dead_lettered = queue_count(stack, "NikDLQ")
         return run
@@ -405,14 +542,12 @@ def drain(backlog_size: int, rate: float, outage: float, timeout: float, say: An
         stack.stop()
 
 
-def _watch(stack: BenchStack, run: Run, backlog: list[dict[str, str]], outage: float, timeout: float,
-           say: Any) -> None:
+def _watch(stack: BenchStack, run: Run, outage: float, timeout: float, say: Any) -> None:
     sim = stack.ministry.simulator
     outage_at = run.ideal_s / 2 if outage else None
-    outage_over = False
     last_report = time.monotonic()
     while time.monotonic() - run.started < timeout:
-        time.sleep(0.25)
+        time.sleep(0.1 if run.outage_over_at and run.first_after_outage is None else 0.25)
         now = time.monotonic()
         counters = sim.counters
         answered = counters["answered"]
@@ -420,14 +555,17 @@ def _watch(stack: BenchStack, run: Run, backlog: list[dict[str, str]], outage: f
             run.first_call = now
         if run.samples and answered != run.samples[-1][1]:
             run.last_call = now
+            if run.outage_over_at is not None and run.first_after_outage is None:
+                run.first_after_outage = now
         run.samples.append((now, answered))
         elapsed = now - run.started
-        if outage_at is not None and not sim.settings.outage and not outage_over and elapsed >= outage_at:
+        if outage_at is not None and not sim.settings.outage and run.outage_over_at is None and elapsed >= outage_at:
             sim.settings.update({"outage": True})
             say(f"  outage starts at {elapsed:.0f} s")
-        if sim.settings.outage and elapsed >= outage_at + outage:
+        if outage_at is not None and sim.settings.outage and elapsed >= outage_at + outage:
             sim.settings.update({"outage": False})
-            outage_over = True
+            run.outage_over_at = time.monotonic()
+            run.samples.append((run.outage_over_at, sim.counters["answered"]))
             say(f"  outage ends at {elapsed:.0f} s")
         if now - last_report >= 10:
             last_report = now
@@ -442,10 +580,20 @@ def _watch(stack: BenchStack, run: Run, backlog: list[dict[str, str]], outage: f
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backlog", type=int, default=5000, help="pending checks to drain (default 5000)")
-    parser.add_argument("--rate", type=float, default=50.0, help="the ministry's calls per second (default 50)")
+    parser.add_argument("--backlog", type=int, default=None,
+                        help=f"pending checks to drain (default: {DRAIN_SECONDS:g} s at the chosen capacity)")
+    parser.add_argument("--rate", type=float, default=50.0,
+                        help="the ministry's real calls per second, the most the run uses (default 50)")
+    parser.add_argument("--in-flight", type=int, default=None,
+                        help="the ministry's real calls at once at --rate (default: the template's "
+                             "MaximumConcurrency x BatchSize)")
+    parser.add_argument("--ceiling-checks", type=int, default=CEILING_CHECKS,
+                        help=f"checks of the ceiling run (default {CEILING_CHECKS})")
     parser.add_argument("--outage", type=float, default=60.0, help="outage in the middle, seconds (default 60)")
     parser.add_argument("--no-outage", action="store_true", help="skip the run with an outage")
+    parser.add_argument("--ceiling-only", action="store_true", help="measure the ceiling, print the capacity, stop")
+    parser.add_argument("--harness-delay", type=float, default=0.0,
+                        help="seconds added to every worker invocation: a slower harness (calibration test)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up a run after this many seconds")
     parser.add_argument("--moto-server", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--ministry-server", type=int, default=None, help=argparse.SUPPRESS)
@@ -464,22 +612,55 @@ def main(argv: list[str] | None = None) -> int:
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    lines = []
+    in_flight = args.in_flight or _template_in_flight()
+    say(f"nik_pipeline_ceiling: {args.ceiling_checks} checks, the ministry unlimited")
+    ceiling_run = drain(args.ceiling_checks, float(UNLIMITED), UNLIMITED, 0, args.timeout, say, unlimited=True,
+                        harness_delay=args.harness_delay)
+    say(_details(ceiling_run))
+    calibration = calibrate(ceiling_run.throughput, args.rate, in_flight)
+    lines = [f"nik_pipeline_outcomes: run=ceiling {_outcomes(ceiling_run)}", calibration.line()]
+    if calibration.refused or args.ceiling_only:
+        for line in lines:
+            print(line, flush=True)
+        return REFUSED if calibration.refused else 0
+    rate, in_flight = calibration.rate, calibration.in_flight
+    backlog = args.backlog or int(rate * DRAIN_SECONDS)
+    tail = f"capacity={rate}/s ceiling={calibration.ceiling:.1f}/s in_flight={in_flight}"
     if not args.no_outage:
-        say(f"nik_pipeline_outage: {args.backlog} checks, {args.outage:g} s outage in the middle")
-        out = drain(args.backlog, args.rate, args.outage, args.timeout, say)
+        say(f"nik_pipeline_outage: {backlog} checks, {args.outage:g} s outage in the middle")
+        out = drain(backlog, rate, in_flight, args.outage, args.timeout, say, harness_delay=args.harness_delay)
         say(_details(out))
+        start = "none" if out.drain_start_s is None else f"{out.drain_start_s:.1f}"
+        lines.append(f"nik_pipeline_outcomes: run=outage {_outcomes(out)}")
         lines.append(f"nik_pipeline_outage: over_capacity={out.counters['over_capacity']} lost={out.lost} "
-                     f"drain_s={out.drain_s:.1f}")
+                     f"drain_start_s={start} max_window={out.counters['max_rate_seen']} "
+                     f"max_in_flight={out.counters['max_in_flight_seen']} drain_s={out.drain_s:.1f} "
+                     f"outage_s={args.outage:g} {tail}")
         say("  " + lines[-1])
-    say(f"nik_pipeline: {args.backlog} checks")
-    run = drain(args.backlog, args.rate, 0, args.timeout, say)
+    say(f"nik_pipeline: {backlog} checks")
+    run = drain(backlog, rate, in_flight, 0, args.timeout, say, harness_delay=args.harness_delay)
     say(_details(run))
+    lines.append(f"nik_pipeline_outcomes: run=main {_outcomes(run)}")
     lines.append(f"nik_pipeline: utilisation={run.utilisation:.3f} over_capacity={run.counters['over_capacity']} "
-                 f"lost={run.lost} drain_s={run.drain_s:.1f} ideal_s={run.ideal_s:.1f}")
+                 f"lost={run.lost} {tail} max_window={run.counters['max_rate_seen']} "
+                 f"max_in_flight={run.counters['max_in_flight_seen']} drain_s={run.drain_s:.1f} "
+                 f"ideal_s={run.ideal_s:.1f}")
     for line in lines:
         print(line, flush=True)
     return 0
+
+
+def _template_in_flight() -> int:
+    """MaximumConcurrency x BatchSize of the worker's event source: the calls it makes at once."""
+    from prakerja_local.template import Template
+
+    source = next(s for s in Template.load(ROOT / "template.yaml").sqs_sources() if s.function_id == WORKER)
+    return source.max_concurrency * source.batch_size
+
+
+def _outcomes(run: Run) -> str:
+    """The worker's outcomes, ``kind=count`` by count (``VERIFIED=500 deferred:no_token=3``)."""
+    return " ".join(f"{k}={v}" for k, v in sorted(run.outcomes.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
 
 
 def _details(run: Run) -> str:
@@ -487,7 +668,8 @@ def _details(run: Run) -> str:
     return (f"  calls={c.get('calls')} answered={c.get('answered')} duplicates={c.get('duplicates')} "
             f"outages={c.get('outages')} over_capacity={c.get('over_capacity')} "
             f"max_rate_seen={c.get('max_rate_seen')} max_in_flight_seen={c.get('max_in_flight_seen')} "
-            f"recorded={run.recorded}/{run.backlog} dlq={run.dead_lettered}")
+            f"recorded={run.recorded}/{run.backlog} dlq={run.dead_lettered} "
+            f"calls_per_s={run.calls_per_second:.1f} throughput={run.throughput:.1f}/s")
 
 
 if __name__ == "__main__":
