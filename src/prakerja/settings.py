@@ -334,8 +334,11 @@ class VerifyEmailSettings(FunctionSettings, ApplicantsTable, LimitsTable, EmailQ
     """VerifyEmailFunction: confirm emailed links, resend verification links."""
 
 
-class EmailSenderSettings(FunctionSettings, LimitsTable, EmailQueue, BulkEmailQueue, SesIdentity, SendRules):
-    """EmailSenderFunction: both email queues into SES within the send rate."""
+class EmailSenderSettings(FunctionSettings, IdempotencyTable, LimitsTable, EmailQueue, BulkEmailQueue, SesIdentity,
+                          SendRules):
+    """EmailSenderFunction: both email queues into SES within the send rate, each email at most
+    once per dedupe id (IdempotencyTable: the records, kept ``idempotency_seconds``; 7 days in
+    template.yaml, the outbox items' TTL)."""
 
 
 class EmailBounceSettings(FunctionSettings, ApplicantsTable, AppSecrets):

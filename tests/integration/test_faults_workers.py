@@ -440,16 +440,10 @@ def test_the_bulk_email_sender_under_a_fault_sends_each_announcement_once(w, mem
 
 
 # ------------------------------------------------------------------ the outbox sweeper
-#: a known duplicate, not fixed yet: the sweeper sends, then deletes the outbox item; when only the
-#: delete fails (a write conflict or throttle after SQS accepted), the next sweep sends it again
-#: and the address gets the email twice (at least once, not exactly once). The fix needs the
-#: sender to drop a message it already sent (a key per outbox item), or the sweeper to mark the
-#: item sent before the delete (an UpdateItem grant it lacks).
-SWEEPER_DUPLICATE = pytest.mark.xfail(strict=True, reason="the next sweep re-sends an item whose delete failed")
-
-
-@pytest.mark.parametrize("fault", [pytest.param(f, marks=SWEEPER_DUPLICATE) if f == "dynamodb_transaction_conflict"
-                                   else f for f in cells("OutboxSweeperFunction")])
+#: the sweeper sends, then deletes the outbox item; when only the delete fails (a write conflict
+#: or throttle after SQS accepted), the next sweep sends it again. Both copies carry the item's
+#: dedupe id and the sender sends one email per id (issue 15; the xfail this cell was until then)
+@pytest.mark.parametrize("fault", cells("OutboxSweeperFunction"))
 def test_the_outbox_sweeper_under_a_fault_queues_each_stranded_email_once(w, fault):
     # Given an email stored in the outbox and never queued, past the grace period
     address = f"terdampar.{w.next()}@example.id"

@@ -88,6 +88,6 @@ def test_the_policies_take_their_defaults_from_the_settings_parts():
                                              "ministry_timeout"))
     send = SendPolicy.from_settings(SendRules())
     assert send.rate == defaults(SendRules)["ses_send_rate"] == send.burst  # burst 0 = one second's worth
-    sender = EmailSenderSettings(limits_table="l", email_queue_url="e", bulk_email_queue_url="b",
+    sender = EmailSenderSettings(idempotency_table="i", limits_table="l", email_queue_url="e", bulk_email_queue_url="b",
                                  sender_email="x@example.id", ses_send_rate=3)
     assert SendPolicy.from_settings(sender).rate == 3

@@ -3,8 +3,13 @@
 A service writes its state change plus one outbox item per message in ONE transaction, then
 sends the messages and deletes the outbox items. If the process dies in between, the outbox
 sweeper (``functions/outbox_sweeper``) finds items older than the grace period through the
-write-sharded ``OutboxIndex`` and sends them. Consumers are idempotent, so a message sent twice
-(sweeper and original racing) does no harm.
+write-sharded ``OutboxIndex`` and sends them. Every step is send-then-delete, so a message can be
+queued more than once: the sweeper and the original racing, a delete that failed after SQS
+accepted (the next sweep sends again), SQS's own at-least-once delivery. Consumers are
+idempotent: every message sent from here carries the message attribute ``dedupe_id`` (the outbox
+id, :data:`DEDUPE_ATTRIBUTE`), the same on every copy of one message (the dispatch, each resend,
+a redrive), and the email sender sends one email per ``dedupe_id``
+(:mod:`prakerja.services.sender`); the NIK worker's writes are conditional on the version.
 
 Item: ``pk = OUTBOX#<id>``, ``sk = OUTBOX``, ``queue`` (logical name: email, bulk_email, nik),
 ``body`` (dict), ``outbox_shard`` (``"0"``..``"<n-1>"``), ``outbox_at`` (ISO UTC), ``ttl``.
@@ -26,11 +31,14 @@ from prakerja.adapters.dynamo import plain
 from prakerja.observability import logger
 
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
+#: the message attribute that names one message across its copies (its outbox id)
+DEDUPE_ATTRIBUTE = "dedupe_id"
 
 
 @dataclass
 class Message:
-    """One message bound for a queue (``queue`` is the logical name)."""
+    """One message bound for a queue (``queue`` is the logical name). ``outbox_id`` (random
+    unless given: 24 hex digits) keys its outbox item and is sent as its ``dedupe_id``."""
 
     queue: str
     body: dict[str, Any]
@@ -77,7 +85,7 @@ class Outbox:
         (a bug) is raised."""
         for m in messages:
             try:
-                self._send(m.queue, json.dumps(m.body), m.attributes)
+                self._send(m.queue, json.dumps(m.body), m.attributes, m.outbox_id)
                 table(self.table_name).delete_item(Key={"pk": f"OUTBOX#{m.outbox_id}", "sk": "OUTBOX"})
             except Exception as exc:
                 if not is_capacity_problem(exc):
@@ -87,8 +95,8 @@ class Outbox:
 
     def send(self, message: Message) -> None:
         """Send one message directly (for callers whose own input is already durable, such as a
-        queued fan-out chunk)."""
-        self._send(message.queue, json.dumps(message.body), message.attributes)
+        queued fan-out chunk). It carries ``message.outbox_id`` as its ``dedupe_id`` too."""
+        self._send(message.queue, json.dumps(message.body), message.attributes, message.outbox_id)
 
     def stranded(self, older_than: timedelta, limit: int = 500) -> list[dict]:
         """Outbox items written more than ``older_than`` ago, across all shards."""
@@ -105,12 +113,14 @@ class Outbox:
         return found
 
     def resend(self, item: Mapping[str, Any]) -> None:
-        """Send a stranded item and delete it."""
-        self._send(item["queue"], item["body"], item.get("attrs") or {})
+        """Send a stranded item and delete it. The message carries the item's outbox id as its
+        ``dedupe_id`` (from its key, so items stored by earlier releases carry it too): when only
+        the delete fails, the next sweep's copy is the same message to the consumer."""
+        self._send(item["queue"], item["body"], item.get("attrs") or {}, str(item["pk"]).removeprefix("OUTBOX#"))
         table(self.table_name).delete_item(Key={"pk": item["pk"], "sk": "OUTBOX"})
 
-    def _send(self, queue: str, body: str, attributes: Mapping[str, str]) -> None:
-        attributes = {**_correlation(), **attributes}
+    def _send(self, queue: str, body: str, attributes: Mapping[str, str], dedupe_id: str) -> None:
+        attributes = {**_correlation(), **attributes, DEDUPE_ATTRIBUTE: dedupe_id}
         attrs = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
         kwargs: dict[str, Any] = {"QueueUrl": self.queue_urls[queue], "MessageBody": body}
         if attrs:

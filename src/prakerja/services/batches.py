@@ -437,7 +437,10 @@ class Batches:
             return
         message = mail.email_message(mail.BULK, "batch_result", mail_address(profile["email"]),
                                      {"batch_id": batch_id, "result": outcome,
-                                      "base": self.w.settings.public_base_url}, ref=f"{applicant_id}:{batch_id}")
+                                      "base": self.w.settings.public_base_url}, ref=f"{applicant_id}:{batch_id}",
+                                     # one result email per member and batch, whichever copy of
+                                     # the chunk builds it (the sender sends one per id)
+                                     dedupe_id=mail.stable_dedupe_id("batch_result", applicant_id, batch_id))
         # the chunk message itself is the durable record. Marked notified first (conditionally:
         # a redelivered chunk or a racing copy sends nothing), then sent; a failed send takes the
         # mark back before the chunk is retried. Sending first and marking after sent the email

@@ -7,6 +7,7 @@ A message body is ``{"template": name, "to": address as typed, "params": {...}, 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,9 +100,22 @@ _RESULT_TEXT = {
 }
 
 
-def email_message(queue: str, template: str, to: str, params: dict[str, Any], ref: str) -> Message:
-    """An outbox message for the sender. ``ref`` is an opaque id for de-duplication and logs."""
-    return Message(queue=queue, body={"template": template, "to": to, "params": params, "ref": ref})
+def email_message(queue: str, template: str, to: str, params: dict[str, Any], ref: str,
+                  dedupe_id: str | None = None) -> Message:
+    """An outbox message for the sender. ``ref`` is an opaque id for logs (not unique: several
+    emails to one applicant share it). ``dedupe_id`` names this one email across all its copies
+    (the sender sends one email per id): random unless given; give a stable one when the same
+    email may be built twice (a redelivered fan-out chunk), see :func:`stable_dedupe_id`."""
+    body = {"template": template, "to": to, "params": params, "ref": ref}
+    if dedupe_id is None:
+        return Message(queue=queue, body=body)
+    return Message(queue=queue, body=body, outbox_id=dedupe_id)
+
+
+def stable_dedupe_id(*parts: str) -> str:
+    """A dedupe id derived from what makes an email unique (``"batch_result", applicant_id,
+    batch_id``): 32 hex digits, the same every time it is built from the same parts."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def render(template: str, params: dict[str, Any]) -> Rendered:
